@@ -1,0 +1,5 @@
+"""Allow ``python -m gitsecure``."""
+
+from gitsecure.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Piece 2, terminal side: kubeseal-compatible sealing."""

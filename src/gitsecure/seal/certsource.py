@@ -1,0 +1,50 @@
+"""Where the sealing certificate comes from: a file, a URL, or the controller."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from gitsecure.errors import InputError, RemoteError
+from gitsecure.seal.cluster import ControllerClient, ControllerRef
+from gitsecure.seal.kubeconfig import ClusterOptions
+
+_URL = re.compile(r"^(https?)://", re.IGNORECASE)
+_MAX_CERT_BYTES = 1 << 20
+
+
+def read_certificate(
+    cert: str | None, *, options: ClusterOptions, controller: ControllerRef, timeout: float = 30.0
+) -> bytes:
+    """Certificate bytes from ``--cert`` (path, ``file://`` or ``http(s)://``) or from the controller."""
+    if not cert:
+        return ControllerClient(options, controller).fetch_certificate()
+    if _URL.match(cert):
+        return _fetch_url(cert, timeout=timeout)
+    path = cert[len("file://") :] if cert.lower().startswith("file://") else cert
+    try:
+        with Path(path).open("rb") as handle:
+            data = handle.read(_MAX_CERT_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read certificate {path}: {exc.strerror}", reference="cert-unreadable") from None
+    if len(data) > _MAX_CERT_BYTES:
+        raise InputError(f"certificate file {path} is larger than 1 MiB", reference="bad-certificate")
+    return data
+
+
+def _fetch_url(url: str, *, timeout: float) -> bytes:
+    # urllib honours HTTP(S)_PROXY and NO_PROXY, as kubeseal does.
+    request = urllib.request.Request(url, headers={"Accept": "application/x-pem-file, */*"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
+            data: bytes = response.read(_MAX_CERT_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise RemoteError(f'cannot fetch "{url}": {exc.code} {exc.reason}', reference="cert-fetch-failed") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise RemoteError(f'cannot fetch "{url}": {reason}', reference="cert-fetch-failed") from None
+    if len(data) > _MAX_CERT_BYTES:
+        raise RemoteError(f'cannot fetch "{url}": response larger than 1 MiB', reference="cert-fetch-failed")
+    return data

@@ -1,0 +1,149 @@
+"""Talking to the sealing controller through the API server's service proxy.
+
+This is the only module that imports the ``kubernetes`` client, and only
+inside its functions: sealing with ``--cert`` never loads it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from gitsecure.errors import RemoteError
+from gitsecure.seal.kubeconfig import ClusterOptions
+
+
+@dataclass(frozen=True)
+class ControllerRef:
+    """Where the controller's Service lives."""
+
+    name: str = "sealed-secrets-controller"
+    namespace: str = "kube-system"
+
+
+@dataclass(frozen=True)
+class ProxyResponse:
+    """Status and body of one proxied request."""
+
+    status: int
+    body: bytes
+
+
+class ControllerClient:
+    """The controller's HTTP API (``/v1/cert.pem``, ``/v1/verify``, ``/v1/rotate``) via the service proxy."""
+
+    def __init__(self, options: ClusterOptions, controller: ControllerRef) -> None:
+        self.options = options
+        self.controller = controller
+        self.api_client = _api_client(options)
+        self._base: str | None = None
+
+    def _call(self, method: str, path: str, *, body: bytes | None = None, accept: str = "*/*") -> ProxyResponse:
+        from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
+
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self.api_client.call_api(
+                path,
+                method,
+                header_params=headers,
+                body=json.loads(body) if body is not None else None,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=self.options.request_timeout,
+            )
+        except ApiException as exc:
+            if not exc.status:  # TLS failure: nothing was answered
+                raise RemoteError(
+                    f"cannot reach the Kubernetes API server: {_short(exc)}", reference="cluster-unreachable"
+                ) from None
+            raw = exc.body or b""
+            return ProxyResponse(int(exc.status), raw if isinstance(raw, bytes) else str(raw).encode())
+        except Exception as exc:  # urllib3 connection, TLS and timeout errors
+            raise RemoteError(
+                f"cannot reach the Kubernetes API server: {_short(exc)}",
+                reference="cluster-unreachable",
+                hint="check your kubeconfig, or seal offline with --cert (get it once with --fetch-cert)",
+            ) from None
+        return ProxyResponse(int(response.status), bytes(response.data))
+
+    def _service_base(self) -> str:
+        if self._base is None:
+            self._base = self._resolve_service()
+        return self._base
+
+    def _resolve_service(self) -> str:
+        ns, name = self.controller.namespace, self.controller.name
+        response = self._call("GET", f"/api/v1/namespaces/{quote(ns, safe='')}/services/{quote(name, safe='')}")
+        port_name = ""
+        if response.status == 200:
+            try:
+                ports = json.loads(response.body).get("spec", {}).get("ports") or []
+                port_name = str(ports[0].get("name") or "") if ports else ""
+            except (ValueError, AttributeError, TypeError):
+                port_name = ""
+        else:
+            raise RemoteError(
+                f"cannot get sealed secret service: {_status_text(response)}",
+                reference="controller-not-found",
+                hint="use the flags --controller-name and --controller-namespace to set up the name and namespace "
+                "of the sealed secrets controller",
+            )
+        service = quote(f"http:{name}:{port_name}", safe=":")
+        return f"/api/v1/namespaces/{quote(ns, safe='')}/services/{service}/proxy"
+
+    def fetch_certificate(self) -> bytes:
+        """The active certificate PEM."""
+        response = self._call("GET", self._service_base() + "/v1/cert.pem", accept="application/x-pem-file, */*")
+        if response.status != 200:
+            raise RemoteError(f"cannot fetch certificate: {_status_text(response)}", reference="controller-error")
+        return response.body
+
+    def verify(self, sealed_json: bytes) -> ProxyResponse:
+        """POST one SealedSecret to ``/v1/verify``: 200 opens, 409 does not."""
+        return self._call("POST", self._service_base() + "/v1/verify", body=sealed_json)
+
+    def rotate(self, sealed_json: bytes) -> ProxyResponse:
+        """POST one SealedSecret to ``/v1/rotate``: 200 carries it re-sealed with the newest key."""
+        return self._call("POST", self._service_base() + "/v1/rotate", body=sealed_json)
+
+
+def _api_client(options: ClusterOptions) -> Any:
+    from kubernetes import client, config  # noqa: PLC0415 - the heavy import, on this path only
+    from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415
+
+    configuration = client.Configuration()
+    try:
+        config.load_kube_config(
+            config_file=options.kubeconfig, context=options.context, client_configuration=configuration
+        )
+    except (ConfigException, OSError, TypeError) as kube_exc:
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except ConfigException:
+            raise RemoteError(
+                f"cannot load kubeconfig: {_short(kube_exc)}",
+                reference="no-kubeconfig",
+                hint="pass --kubeconfig, set KUBECONFIG, or seal offline with --cert",
+            ) from None
+    configuration.retries = 1
+    return client.ApiClient(configuration)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
+def _status_text(response: ProxyResponse) -> str:
+    detail = ""
+    try:
+        detail = str(json.loads(response.body).get("message") or "")
+    except (ValueError, AttributeError):
+        detail = ""
+    return f"HTTP {response.status}" + (f": {detail[:200]}" if detail else "")

@@ -1,0 +1,65 @@
+"""The default namespace from kubeconfig, read without the kubernetes client.
+
+Sealing needs the current context's namespace on every run; importing the
+``kubernetes`` package for that would cost more than the sealing itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """How to reach the cluster: the kubectl-style connection flags."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    request_timeout: float = 30.0
+
+
+def _kubeconfig_paths(explicit: str | None) -> list[Path]:
+    if explicit:
+        return [Path(explicit)]
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return [Path(p) for p in env.split(os.pathsep) if p]
+    return [Path.home() / ".kube" / "config"]
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def context_namespace(options: ClusterOptions) -> str:
+    """The namespace kubectl would use: the context's, the pod's, else ``default``.
+
+    Like kubeseal, errors reading kubeconfig are ignored here; they surface
+    only when the cluster itself is needed.
+    """
+    configs = [_load(p) for p in _kubeconfig_paths(options.kubeconfig) if p.is_file()]
+    if not configs and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            return _SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip() or "default"
+        except OSError:
+            return "default"
+    current = options.context or next((c["current-context"] for c in configs if c.get("current-context")), None)
+    if current:
+        for config in configs:
+            for entry in config.get("contexts") or []:
+                if isinstance(entry, dict) and entry.get("name") == current:
+                    context = entry.get("context") or {}
+                    namespace = context.get("namespace") if isinstance(context, dict) else None
+                    return str(namespace) if namespace else "default"
+    return "default"
