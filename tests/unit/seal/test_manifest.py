@@ -1,0 +1,61 @@
+"""Reading YAML/JSON manifest streams."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from gitsecure.errors import InputError
+from gitsecure.seal.manifest import decode_base64, decode_text, load_objects
+
+
+def test_multi_document_yaml_skips_empty_documents() -> None:
+    text = "---\na: 1\n---\n---\nb: 2\n...\n"
+    assert load_objects(text) == [{"a": 1}, {"b": 2}]
+
+
+def test_concatenated_json_objects() -> None:
+    assert load_objects('  {"a": 1}\n{"b": "x"}{"c": []}') == [{"a": 1}, {"b": "x"}, {"c": []}]
+
+
+def test_timestamps_stay_strings() -> None:
+    [obj] = load_objects("metadata:\n  annotations:\n    when: 2024-01-02T03:04:05Z\n")
+    assert obj["metadata"]["annotations"]["when"] == "2024-01-02T03:04:05Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: [1, 2\n", "not valid YAML or JSON"),
+        ('{"a": 1', "not valid JSON"),
+        ("- just\n- a list\n", "not a Kubernetes object"),
+        ("plain string\n", "not a Kubernetes object"),
+    ],
+)
+def test_malformed_input_is_one_clear_line(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        load_objects(text)
+    assert "\n" not in info.value.message
+
+
+def test_yaml_error_does_not_quote_the_input() -> None:
+    with pytest.raises(InputError) as info:
+        load_objects("stringData:\n  password: hunter2-very-secret\n  bad: [unclosed\n")
+    assert "hunter2" not in info.value.message
+
+
+def test_utf16_and_bom_inputs_are_read() -> None:
+    text = "kind: Secret\n"
+    assert decode_text(codecs.BOM_UTF16_LE + text.encode("utf-16-le")) == text
+    assert decode_text(codecs.BOM_UTF8 + text.encode()) == text
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        decode_text(b"\xff\xfe\xfd"[1:])
+
+
+def test_base64_like_go() -> None:
+    assert decode_base64("YWJj\nZGVm", what="x") == b"abcdef"
+    with pytest.raises(InputError, match="illegal base64 data at input byte 3"):
+        decode_base64("YWJ*", what="x")
+    with pytest.raises(InputError, match="not valid base64"):
+        decode_base64("YWJjZ", what="x")
