@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from gitsecure.errors import InputError, RemoteError
@@ -35,6 +33,10 @@ def read_certificate(
 
 
 def _fetch_url(url: str, *, timeout: float) -> bytes:
+    # Imported here: urllib.request costs ~20 ms, and most runs read a local file.
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
     # urllib honours HTTP(S)_PROXY and NO_PROXY, as kubeseal does.
     request = urllib.request.Request(url, headers={"Accept": "application/x-pem-file, */*"})  # noqa: S310
     try:
