@@ -103,12 +103,15 @@ def _input_text(args: argparse.Namespace) -> str:
     return decode_text(_read_input(args))
 
 
-def _emit(text: str, args: argparse.Namespace, *, output: str | None) -> None:
+def _emit(content: str | bytes, *, output: str | None) -> None:
+    data = content.encode() if isinstance(content, str) else content
     if output:
-        atomic_write(output, text.encode())
-    else:
-        sys.stdout.write(text)
+        atomic_write(output, data)
+    elif hasattr(sys.stdout, "buffer"):
+        sys.stdout.buffer.write(data)
         sys.stdout.flush()
+    else:  # a text-only stdout (embedding, tests)
+        sys.stdout.write(data.decode("utf-8", "replace"))
 
 
 def run(argv: list[str], *, verbosity: int = 0) -> int:
@@ -143,7 +146,7 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
 
         keys = load_recovery_keys(key_files)
         secret = recovery_unseal(_input_text(args), keys)
-        _emit(render.render([secret], fmt), args, output=output)
+        _emit(render.render([secret], fmt), output=output)
         return EXIT_OK
     if args.validate or args.re_encrypt:
         from gitsecure.seal import modes  # noqa: PLC0415
@@ -156,14 +159,14 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
             for name in failures:
                 print(f"error: unable to decrypt sealed secret: {name}", file=sys.stderr)
             return EXIT_FINDINGS if failures else EXIT_OK
-        _emit(render.render(modes.re_encrypt(text, client), fmt), args, output=output)
+        _emit(render.render(modes.re_encrypt(text, client), fmt), output=output)
         return EXIT_OK
 
     from gitsecure.seal.certsource import read_certificate  # noqa: PLC0415
 
     cert_pem = read_certificate(args.cert, options=options, controller=controller, timeout=args.request_timeout)
     if args.fetch_cert:
-        _emit(cert_pem.decode("latin-1"), args, output=output)
+        _emit(cert_pem, output=output)  # the bytes as received, like kubeseal
         return EXIT_OK
     from gitsecure.crypto.keys import sealing_public_key  # noqa: PLC0415
     from gitsecure.seal import modes  # noqa: PLC0415
@@ -198,10 +201,10 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
             else (default_namespace() if scope is not Scope.CLUSTER_WIDE else "")
         )
         sealed = modes.seal_raw(data, public_key, scope=scope, namespace=namespace, name=args.name)
-        _emit(sealed, args, output=output)
+        _emit(sealed, output=output)
         return EXIT_OK
     sealed_objects = modes.seal_secrets(_input_text(args), public_key, settings, default_namespace=default_namespace)
-    _emit(render.render(sealed_objects, fmt), args, output=output)
+    _emit(render.render(sealed_objects, fmt), output=output)
     return EXIT_OK
 
 

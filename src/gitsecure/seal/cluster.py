@@ -7,12 +7,13 @@ inside its functions: sealing with ``--cert`` never loads it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from gitsecure.errors import RemoteError
-from gitsecure.seal.kubeconfig import ClusterOptions
+from gitsecure.seal.kubeconfig import ClusterOptions, current_context
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,12 @@ class ControllerClient:
                 port_name = str(ports[0].get("name") or "") if ports else ""
             except (ValueError, AttributeError, TypeError):
                 port_name = ""
+        elif response.status in (401, 403):
+            raise RemoteError(
+                f"cannot get sealed secret service: {_status_text(response)}",
+                reference="cluster-unauthorized",
+                hint="check the credentials in your kubeconfig; users need 'get' on services and services/proxy",
+            )
         else:
             raise RemoteError(
                 f"cannot get sealed secret service: {_status_text(response)}",
@@ -120,7 +127,7 @@ def _api_client(options: ClusterOptions) -> Any:
     configuration = client.Configuration()
     try:
         config.load_kube_config(
-            config_file=options.kubeconfig, context=options.context, client_configuration=configuration
+            config_file=options.kubeconfig, context=current_context(options), client_configuration=configuration
         )
     except (ConfigException, OSError, TypeError) as kube_exc:
         try:
@@ -131,13 +138,19 @@ def _api_client(options: ClusterOptions) -> Any:
                 reference="no-kubeconfig",
                 hint="pass --kubeconfig, set KUBECONFIG, or seal offline with --cert",
             ) from None
-    configuration.retries = 1
+    # One attempt per request, so --request-timeout bounds the wait.
+    configuration.retries = 0
     return client.ApiClient(configuration)
 
 
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>: ")
+
+
 def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:300]
+    # urllib3 nests the real cause (refused, timed out, DNS) inside MaxRetryError.
+    cause = getattr(exc, "reason", None) or exc
+    text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    return _OBJECT_REPR.sub("", text)[:300]
 
 
 def _status_text(response: ProxyResponse) -> str:

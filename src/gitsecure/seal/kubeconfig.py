@@ -42,19 +42,34 @@ def _load(path: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
+def _configs(options: ClusterOptions) -> list[dict[str, Any]]:
+    return [_load(p) for p in _kubeconfig_paths(options.kubeconfig) if p.is_file()]
+
+
+def current_context(options: ClusterOptions) -> str | None:
+    """The context kubectl would use: ``--context``, else the first ``current-context`` in file order.
+
+    The kubernetes Python client lets the *last* merged file win; callers pass
+    this explicitly so the certificate and the namespace come from one cluster.
+    """
+    if options.context:
+        return options.context
+    return next((str(c["current-context"]) for c in _configs(options) if c.get("current-context")), None)
+
+
 def context_namespace(options: ClusterOptions) -> str:
     """The namespace kubectl would use: the context's, the pod's, else ``default``.
 
     Like kubeseal, errors reading kubeconfig are ignored here; they surface
     only when the cluster itself is needed.
     """
-    configs = [_load(p) for p in _kubeconfig_paths(options.kubeconfig) if p.is_file()]
+    configs = _configs(options)
     if not configs and os.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
             return _SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip() or "default"
         except OSError:
             return "default"
-    current = options.context or next((c["current-context"] for c in configs if c.get("current-context")), None)
+    current = options.context or next((str(c["current-context"]) for c in configs if c.get("current-context")), None)
     if current:
         for config in configs:
             for entry in config.get("contexts") or []:

@@ -1,0 +1,1 @@
+"""Test helpers that stand in for components not available in the test environment."""
