@@ -17,43 +17,55 @@ import string
 import sys
 from pathlib import Path
 
-from gitsecure.cli.options import ArgumentParser, apply_environment
+from gitsecure.cli.options import ArgumentParser, apply_environment, positive_duration
 from gitsecure.errors import EXIT_OK, InputError, UsageError
 
+DESCRIPTION = """Controller sealing keys, in the sealed-secrets controller's format.
+
+  generate  print a new key Secret (kubernetes.io/tls, labelled active): apply it
+            before the controller starts and the controller seals with it
+  cert      print the certificate of a key Secret, key backup or PEM key, for
+            offline sealing with 'gitsecure seal --cert'
+
+Flags can be set as GITSECURE_KEYS_<FLAG> (e.g. GITSECURE_KEYS_NAMESPACE)."""
+
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 _PREFIX = re.compile(r"^[a-z0-9-]*$")
-
-
-def parse_duration(value: str) -> dt.timedelta:
-    """A Go-style duration with h, m and s units (``87600h``, ``1h30m``), as the controller flags take."""
-    if not value or _DURATION.sub("", value) != "":
-        raise UsageError(f"invalid duration {value!r}: use Go syntax such as 87600h or 720h30m")
-    seconds = sum(float(n) * {"h": 3600, "m": 60, "s": 1}[unit] for n, unit in _DURATION.findall(value))
-    if seconds <= 0:
-        raise UsageError(f"duration {value!r} must be positive")
-    return dt.timedelta(seconds=seconds)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``keys`` command and its subcommands."""
-    p = ArgumentParser(prog="gitsecure keys", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(
+        prog="gitsecure keys", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=ArgumentParser)
     gen = sub.add_parser("generate", help="print a new controller key Secret")
     gen.add_argument("-n", "--namespace", default="kube-system", help="controller namespace (default kube-system)")
     gen.add_argument("--key-prefix", default="sealed-secrets-key", help="Secret name prefix, as the controller's flag")
     gen.add_argument("--name", help="exact Secret name (default: prefix plus 5 random characters)")
     gen.add_argument("--key-size", type=int, default=4096, help="RSA key size in bits (default 4096)")
-    gen.add_argument("--key-ttl", default="87600h", help="certificate validity, Go duration (default 87600h)")
+    gen.add_argument(
+        "--key-ttl",
+        type=positive_duration,
+        default=positive_duration("87600h"),
+        help="certificate validity, Go duration (default 87600h)",
+    )
     gen.add_argument("--my-cn", default="", help="certificate common name (default empty, as the controller)")
     gen.add_argument("-o", "--format", default="yaml", help="yaml (default) or json")
     gen.add_argument("-w", "--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
     gen.add_argument("--cert-out", metavar="FILE", help="also write the certificate PEM to FILE")
     cert = sub.add_parser("cert", help="print the certificate of a key Secret or key backup")
     cert.add_argument("-f", "--file", metavar="FILE", help="key Secret(s), key backup or PEM key (default: stdin)")
-    cert.add_argument("--key-ttl", default="87600h", help="validity when a certificate must be made for a bare key")
-    for parser in (p, gen, cert):
-        apply_environment(parser)
+    cert.add_argument(
+        "--key-ttl",
+        type=positive_duration,
+        default=positive_duration("87600h"),
+        help="validity when a certificate must be made for a bare key",
+    )
+    # Scoped variables (GITSECURE_KEYS_NAMESPACE, ...): a GITSECURE_NAMESPACE meant for
+    # `seal` must not silently move a generated controller key to another namespace.
+    for parser in (gen, cert):
+        apply_environment(parser, prefixes=("GITSECURE_KEYS",))
     return p
 
 
@@ -78,21 +90,21 @@ def _generate(args: argparse.Namespace) -> int:
     if not _PREFIX.match(args.key_prefix) or len(args.key_prefix) > 245:
         raise UsageError("--key-prefix must match [a-z0-9-]* and be at most 245 characters")
     pair = generate_key_pair(
-        now=dt.datetime.now(dt.UTC), key_size=args.key_size, ttl=parse_duration(args.key_ttl), common_name=args.my_cn
+        now=dt.datetime.now(dt.UTC), key_size=args.key_size, ttl=args.key_ttl, common_name=args.my_cn
     )
     cert_pem = dump_certificate(pair.certificate)
     name = args.name or args.key_prefix + "".join(
         secrets.choice(string.ascii_lowercase + string.digits) for _ in range(5)
     )
-    manifest = {
-        "apiVersion": "v1",
+    manifest = {  # Go's field order for a v1/Secret: kind, apiVersion, metadata, data, type
         "kind": "Secret",
+        "apiVersion": "v1",
         "metadata": {"name": name, "namespace": args.namespace, "labels": {KEY_LABEL: "active"}},
-        "type": "kubernetes.io/tls",
         "data": {
             "tls.crt": base64.b64encode(cert_pem).decode(),
             "tls.key": base64.b64encode(dump_private_key(pair.private_key)).decode(),
         },
+        "type": "kubernetes.io/tls",
     }
     text = render.render([manifest], fmt)
     if args.cert_out:
@@ -120,7 +132,7 @@ def _cert(args: argparse.Namespace) -> int:
     if not material:
         raise InputError(f"{source} holds no private key", reference="bad-private-key")
     now = dt.datetime.now(dt.UTC)
-    ttl = parse_duration(args.key_ttl)
+    ttl = args.key_ttl
     certs = [m.certificate or self_signed_certificate(m.private_key, now=now, ttl=ttl) for m in material]
     # The newest certificate is the one the controller seals with.
     newest = max(certs, key=lambda c: c.not_valid_before_utc)

@@ -55,11 +55,13 @@ def _usage() -> str:
     return USAGE.format(commands=lines)
 
 
-def report_error(error: GitsecureError) -> int:
-    """Print a user error as ``error: ...`` (and ``hint: ...``) and return its exit code."""
+def report_error(error: GitsecureError, *, verbosity: int = 0) -> int:
+    """Print a user error as ``error: ...`` (``hint: ...``; ``reference: ...`` with -v); return its exit code."""
     print(f"error: {error.message}", file=sys.stderr)
-    if error.hint:
+    if error.hint and verbosity >= 0:
         print(f"hint: {error.hint}", file=sys.stderr)
+    if verbosity >= 1:
+        print(f"reference: {error.reference}", file=sys.stderr)
     return error.exit_code
 
 
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         code: int = module.run(rest, verbosity=verbosity)
         return code
     except GitsecureError as error:
-        return report_error(error)
+        return report_error(error, verbosity=verbosity)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -9,10 +9,14 @@ tool also read that tool's variables (``SEALED_SECRETS_SOME_FLAG`` for
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import re
 
 from gitsecure.errors import UsageError
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -22,6 +26,34 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+def parse_duration(value: str) -> dt.timedelta:
+    """A Go-style duration (``87600h``, ``1h30m``, ``30s``, ``250ms``) or plain seconds (``30``)."""
+    text = value.strip()
+    try:
+        return dt.timedelta(seconds=float(text))
+    except ValueError:
+        pass
+    if not text or _DURATION_PART.sub("", text) != "":
+        raise UsageError(f"invalid duration {value!r}: use Go syntax such as 30s, 720h or 1h30m")
+    return dt.timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text)))
+
+
+def positive_duration(value: str) -> dt.timedelta:
+    """:func:`parse_duration`, refusing zero and negative values."""
+    duration = parse_duration(value)
+    if duration.total_seconds() <= 0:
+        raise UsageError(f"duration {value!r} must be positive")
+    return duration
+
+
+def timeout_seconds(value: str) -> float | None:
+    """A request timeout flag: a duration; ``0`` means no timeout, as in kubectl."""
+    seconds = parse_duration(value).total_seconds()
+    if seconds < 0:
+        raise UsageError(f"timeout {value!r} must not be negative")
+    return seconds or None
 
 
 def env_names(option: str, prefixes: tuple[str, ...]) -> list[str]:
@@ -37,10 +69,10 @@ def apply_environment(parser: argparse.ArgumentParser, *, prefixes: tuple[str, .
         if not long_options or action.dest in ("help", "version"):
             continue
         for option in long_options:
-            value = next((os.environ[n] for n in env_names(option, prefixes) if n in os.environ), None)
-            if value is None:
+            name = next((n for n in env_names(option, prefixes) if n in os.environ), None)
+            if name is None:
                 continue
-            action.default = _convert(action, value, env_names(option, prefixes)[0])
+            action.default = _convert(action, os.environ[name], name)
             break
 
 
@@ -57,6 +89,6 @@ def _convert(action: argparse.Action, value: str, name: str) -> object:
     if action.type is not None and callable(action.type):
         try:
             return action.type(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, UsageError):
             raise UsageError(f"{name} has an invalid value {value!r}") from None
     return value

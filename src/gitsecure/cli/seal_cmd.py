@@ -13,8 +13,9 @@ import datetime as dt
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
-from gitsecure.cli.options import ArgumentParser, apply_environment
+from gitsecure.cli.options import ArgumentParser, apply_environment, timeout_seconds
 from gitsecure.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from gitsecure.fileio import atomic_write
 
@@ -66,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     cert.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
     cert.add_argument("--context", help="kubeconfig context")
     cert.add_argument(
-        "--request-timeout", type=float, default=30.0, metavar="SECONDS", help="timeout of each API request"
+        "--request-timeout",
+        type=timeout_seconds,
+        default=30.0,
+        metavar="DURATION",
+        help="timeout of each request to the cluster or certificate URL, e.g. 30s (default); 0 for none",
     )
     recovery = p.add_argument_group("recovery")
     recovery.add_argument("--recovery-unseal", action="store_true", help="decrypt offline with private keys")
@@ -131,13 +136,10 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
     output = args.sealed_secret_file
     if args.re_encrypt and args.secret_file and not output:
         output = args.secret_file  # kubeseal re-encrypts a file in place
-    if output:
+    if output and not args.merge_into:  # --merge-into rewrites its own file, in the -o format
         fmt = render.format_for_path(output, fmt)
-    if args.recovery_private_key and not args.recovery_unseal:
-        print(
-            "warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal",
-            file=sys.stderr,
-        )
+    if args.recovery_private_key and not args.recovery_unseal and sys.stderr.isatty():
+        log.warning("ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal")
     key_files = [part for value in (args.recovery_private_key or []) for part in value.split(",") if part]
 
     if args.recovery_unseal:
@@ -145,6 +147,7 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
         from gitsecure.seal.recovery import load_recovery_keys  # noqa: PLC0415
 
         keys = load_recovery_keys(key_files)
+        log.info("trying %d recovery key(s)", len(keys))
         secret = recovery_unseal(_input_text(args), keys)
         _emit(render.render([secret], fmt), output=output)
         return EXIT_OK
@@ -168,10 +171,15 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
     if args.fetch_cert:
         _emit(cert_pem, output=output)  # the bytes as received, like kubeseal
         return EXIT_OK
-    from gitsecure.crypto.keys import sealing_public_key  # noqa: PLC0415
+    from gitsecure.crypto.keys import public_key_fingerprint, sealing_public_key  # noqa: PLC0415
     from gitsecure.seal import modes  # noqa: PLC0415
 
     public_key = sealing_public_key(cert_pem, now=dt.datetime.now(dt.UTC))
+    log.info(
+        "sealing with key %s from %s",
+        public_key_fingerprint(public_key),
+        args.cert or f"controller {controller.namespace}/{controller.name}",
+    )
     settings = modes.SealSettings(
         scope=scope if args.scope else None,
         name=args.name,
@@ -183,11 +191,15 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
         return context_namespace(options)
 
     if args.merge_into:
+        from gitsecure.seal.manifest import decode_text  # noqa: PLC0415
+
         target = Path(args.merge_into)
         try:
-            target_text = target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read --merge-into file {target}: {exc}", reference="input-unreadable") from None
+            target_text = decode_text(target.read_bytes())
+        except OSError as exc:
+            raise InputError(
+                f"cannot read --merge-into file {target}: {exc.strerror}", reference="input-unreadable"
+            ) from None
         merged = modes.merge_into(
             target_text, _input_text(args), public_key, settings, default_namespace=default_namespace
         )
@@ -204,8 +216,14 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
         _emit(sealed, output=output)
         return EXIT_OK
     sealed_objects = modes.seal_secrets(_input_text(args), public_key, settings, default_namespace=default_namespace)
+    log.info("sealed %s", ", ".join(sealedsecret_names(sealed_objects)))
     _emit(render.render(sealed_objects, fmt), output=output)
     return EXIT_OK
+
+
+def sealedsecret_names(objects: list[dict[str, Any]]) -> list[str]:
+    """``namespace/name`` of each object, for log lines."""
+    return [f"{o['metadata'].get('namespace', '')}/{o['metadata']['name']}".lstrip("/") for o in objects]
 
 
 def _raw_value(args: argparse.Namespace) -> bytes:

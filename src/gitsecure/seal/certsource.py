@@ -14,7 +14,7 @@ _MAX_CERT_BYTES = 1 << 20
 
 
 def read_certificate(
-    cert: str | None, *, options: ClusterOptions, controller: ControllerRef, timeout: float = 30.0
+    cert: str | None, *, options: ClusterOptions, controller: ControllerRef, timeout: float | None = 30.0
 ) -> bytes:
     """Certificate bytes from ``--cert`` (path, ``file://`` or ``http(s)://``) or from the controller."""
     if not cert:
@@ -32,7 +32,7 @@ def read_certificate(
     return data
 
 
-def _fetch_url(url: str, *, timeout: float) -> bytes:
+def _fetch_url(url: str, *, timeout: float | None) -> bytes:
     # Imported here: urllib.request costs ~20 ms, and most runs read a local file.
     import urllib.error  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
@@ -40,6 +40,7 @@ def _fetch_url(url: str, *, timeout: float) -> bytes:
     # urllib honours HTTP(S)_PROXY and NO_PROXY, as kubeseal does.
     request = urllib.request.Request(url, headers={"Accept": "application/x-pem-file, */*"})  # noqa: S310
     try:
+        # timeout=None blocks without limit (the 0 = "no timeout" convention of kubectl)
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
             data: bytes = response.read(_MAX_CERT_BYTES + 1)
     except urllib.error.HTTPError as exc:

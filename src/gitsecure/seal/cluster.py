@@ -121,8 +121,15 @@ class ControllerClient:
 
 
 def _api_client(options: ClusterOptions) -> Any:
-    from kubernetes import client, config  # noqa: PLC0415 - the heavy import, on this path only
-    from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415
+    try:
+        from kubernetes import client, config  # noqa: PLC0415 - the heavy import, on this path only
+        from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415
+    except ImportError:
+        raise RemoteError(
+            "reaching the controller needs the kubernetes client, which is not installed",
+            reference="cluster-client-missing",
+            hint="pip install 'gitsecure[cluster]', or seal offline with --cert FILE",
+        ) from None
 
     configuration = client.Configuration()
     try:

@@ -334,7 +334,8 @@ class _Jump:
 
 _Arg = _Field | _Var | _Ident | _Lit | _Chain | _Pipe
 _Node = str | _Action | _Control | _Jump
-_END, _ELSE = "{{end}}", "{{else}}"  # parse-only markers, never in a finished tree
+# Parse-only markers, never in a finished tree; no text node can equal them, as text never holds "{{".
+_END, _ELSE = "{{end}}", "{{else}}"
 _OPERAND_START = frozenset(
     {"bool", "charconst", "complex", "dot", "field", "ident", "number", "nil", "raw", "string", "var", "("}
 )

@@ -22,7 +22,7 @@ class ClusterOptions:
 
     kubeconfig: str | None = None
     context: str | None = None
-    request_timeout: float = 30.0
+    request_timeout: float | None = 30.0
 
 
 def _kubeconfig_paths(explicit: str | None) -> list[Path]:

@@ -31,6 +31,22 @@ class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoa
     an annotation stays a string; PyYAML would turn it into a datetime.
     """
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        # A repeated key (two `stringData:` blocks, say) would silently drop values.
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise InputError(
+                    f"duplicate key {str(key)[:80]!r} at line {key_node.start_mark.line + 1}", reference="bad-manifest"
+                )
+            if isinstance(key, (str, int, float, bool)):
+                seen.add(key)
+        mapping: dict[object, object] = super().construct_mapping(node, deep=deep)
+        return mapping
+
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP_TAG]
@@ -60,8 +76,17 @@ def decode_text(raw: bytes) -> str:
         ) from None
 
 
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InputError(f"duplicate key {key[:80]!r} in JSON object", reference="bad-manifest")
+        result[key] = value
+    return result
+
+
 def _json_stream(text: str) -> Iterator[object]:
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs)
     pos, end, index = 0, len(text), 0
     while True:
         while pos < end and text[pos].isspace():

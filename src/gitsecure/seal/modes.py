@@ -11,6 +11,7 @@ from typing import Protocol
 from gitsecure.crypto import hybrid
 from gitsecure.crypto.keys import PrivateKey, PublicKey
 from gitsecure.errors import InputError, RemoteError
+from gitsecure.log import redaction
 from gitsecure.seal import sealedsecret
 from gitsecure.seal.cluster import ProxyResponse
 from gitsecure.seal.manifest import Manifest, load_objects
@@ -54,6 +55,8 @@ def seal_secrets(
             default_namespace=default_namespace,
             allow_empty_data=settings.allow_empty_data,
         )
+        for value in prepared.items.values():
+            redaction.add(value.decode("utf-8", "ignore"))
         sealed.append(sealedsecret.build(prepared, public_key))
     return sealed
 
@@ -125,7 +128,10 @@ def merge_into(
 
 def recovery_unseal(text: str, private_keys: list[PrivateKey]) -> Manifest:
     """``--recovery-unseal``: the Secret the controller would create, from backed-up keys."""
-    return sealedsecret.unseal(read_one_sealed_secret(text), private_keys)
+    secret = sealedsecret.unseal(read_one_sealed_secret(text), private_keys)
+    for value in secret.get("data", {}).values():
+        redaction.add(base64.b64decode(value).decode("utf-8", "ignore"))
+    return secret
 
 
 class Controller(Protocol):

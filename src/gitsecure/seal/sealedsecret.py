@@ -198,6 +198,31 @@ def _secret_manifest(obj: Manifest, template: dict[str, Any], data: dict[str, by
     return secret
 
 
+def canonical(obj: Manifest) -> Manifest:
+    """``obj`` with Go's field order and sorted maps, as kubeseal would print it after decoding."""
+    spec = obj.get("spec") or {}
+    template = spec.get("template") or {}
+    out_template: dict[str, Any] = {"metadata": objectmeta.normalize(template.get("metadata"), where="template")}
+    for field in ("type", "immutable"):
+        if template.get(field) is not None:
+            out_template[field] = template[field]
+    if template.get("data"):
+        out_template["data"] = dict(sorted(template["data"].items()))
+    out_spec: dict[str, Any] = {"template": out_template}
+    if spec.get("data"):
+        out_spec["data"] = spec["data"]
+    out_spec["encryptedData"] = dict(sorted((spec.get("encryptedData") or {}).items()))
+    out: dict[str, Any] = {
+        "kind": obj.get("kind", KIND),
+        "apiVersion": obj.get("apiVersion", API_VERSION),
+        "metadata": objectmeta.normalize(obj.get("metadata"), where="SealedSecret"),
+        "spec": out_spec,
+    }
+    if obj.get("status"):
+        out["status"] = obj["status"]
+    return out
+
+
 def merge(target: Manifest, sealed: Manifest) -> Manifest:
     """``target`` with the items, template labels and annotations of ``sealed`` merged in."""
     merged = copy.deepcopy(target)
@@ -214,7 +239,7 @@ def merge(target: Manifest, sealed: Manifest) -> Manifest:
             combined = dict(meta.get(field) or {})
             combined.update(new_meta[field])
             meta[field] = dict(sorted(combined.items()))
-    return merged
+    return canonical(merged)
 
 
 def name_of(obj: Manifest) -> str:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from cryptography import x509
 
-from gitsecure.cli.keys_cmd import parse_duration
+from gitsecure.cli.options import parse_duration, positive_duration, timeout_seconds
 from gitsecure.crypto.keys import load_private_key
 from gitsecure.errors import UsageError
 from tests.conftest import KUBESEAL, KeyFiles, Runner
@@ -73,6 +73,7 @@ def test_cert_of_a_key_secret_and_of_a_bare_key(gitsecure: Runner, key_files: Ke
     [
         (["generate", "--key-size", "1024"], "too small"),
         (["generate", "--key-ttl", "10d"], "invalid duration"),
+        (["generate", "--key-ttl", "0h"], "must be positive"),
         (["generate", "--key-prefix", "Bad_Prefix"], "--key-prefix must match"),
         (["cert", "-f", "/nonexistent"], "cannot read /nonexistent"),
         ([], "choose an action"),
@@ -85,9 +86,22 @@ def test_bad_keys_input(gitsecure: Runner, args: list[str], message: str) -> Non
     assert message in result.stderr
 
 
-def test_parse_duration() -> None:
+def test_durations() -> None:
     assert parse_duration("87600h").days == 3650
     assert parse_duration("1h30m").total_seconds() == 5400
-    for bad in ("", "5", "3d", "-1h", "0h"):
+    assert parse_duration("250ms").total_seconds() == 0.25
+    assert parse_duration("30").total_seconds() == 30
+    assert timeout_seconds("0") is None
+    assert timeout_seconds("1m") == 60
+    for bad in ("", "3d", "1h-", "h"):
         with pytest.raises(UsageError):
             parse_duration(bad)
+    for bad in ("-1h", "0h"):
+        with pytest.raises(UsageError):
+            positive_duration(bad)
+
+
+def test_keys_flags_read_their_own_environment_variables(gitsecure: Runner) -> None:
+    env = {"GITSECURE_NAMESPACE": "meant-for-seal", "GITSECURE_KEYS_NAMESPACE": "controller-ns"}
+    result = gitsecure("keys", "generate", "--key-size", "2048", env=env)
+    assert yaml.safe_load(result.stdout.removeprefix("---\n"))["metadata"]["namespace"] == "controller-ns"

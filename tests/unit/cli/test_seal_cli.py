@@ -333,3 +333,50 @@ def test_heavy_modules_are_not_imported(tmp_path: Path, key_files: KeyFiles) -> 
             [sys.executable, "-c", probe, "x", SECRET, *args], capture_output=True, text=True, check=False, cwd=tmp_path
         )
         assert proc.stdout.strip().splitlines()[-1] == "0 []", (args, proc.stdout, proc.stderr)
+
+
+def test_merge_into_keeps_kubeseal_field_order_and_ignores_w_extension(
+    gitsecure: Runner, key_files: KeyFiles, tmp_path: Path
+) -> None:
+    target = tmp_path / "sealed.json"
+    yaml_first = gitsecure("seal", "--cert", str(key_files.cert), "-o", "yaml", input=SECRET).stdout
+    # A hand-edited target with its own key order.
+    target.write_text(json.dumps(yaml.safe_load(yaml_first.removeprefix("---\n"))))
+    addition = "kind: Secret\nmetadata: {name: db}\nstringData: {extra: e}\n"
+    result = gitsecure(
+        "seal",
+        "--cert",
+        str(key_files.cert),
+        "--merge-into",
+        str(target),
+        "-w",
+        str(tmp_path / "x.yaml"),
+        input=addition,
+    )
+    assert result.returncode == 0, result.stderr
+    text = target.read_text()
+    assert text.startswith('{\n  "kind": "SealedSecret",\n  "apiVersion": "bitnami.com/v1alpha1",')
+    assert text.index('"template"') < text.index('"encryptedData"')
+
+
+def test_verbose_errors_carry_their_reference(gitsecure: Runner, key_files: KeyFiles) -> None:
+    result = gitsecure("-v", "seal", "--cert", str(key_files.cert), input="kind: ConfigMap\nmetadata: {name: c}\n")
+    assert result.returncode == 2
+    assert "reference: not-a-secret" in result.stderr
+    assert "reference:" not in gitsecure("seal", "--cert", str(key_files.cert), input="kind: ConfigMap\n").stderr
+
+
+def test_missing_kubernetes_client_is_a_clean_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "sys.modules['kubernetes'] = None  # as if `gitsecure[cluster]` were not installed\n"
+        "from gitsecure.cli.main import main\n"
+        "raise SystemExit(main(['seal', '--fetch-cert']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "needs the kubernetes client" in proc.stderr and "gitsecure[cluster]" in proc.stderr
+    assert "Traceback" not in proc.stderr

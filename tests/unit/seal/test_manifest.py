@@ -59,3 +59,10 @@ def test_base64_like_go() -> None:
         decode_base64("YWJ*", what="x")
     with pytest.raises(InputError, match="not valid base64"):
         decode_base64("YWJjZ", what="x")
+
+
+def test_duplicate_keys_are_refused_in_yaml_and_json() -> None:
+    with pytest.raises(InputError, match="duplicate key 'stringData' at line 4"):
+        load_objects("kind: Secret\nstringData:\n  a: one\nstringData:\n  b: two\n")
+    with pytest.raises(InputError, match="duplicate key 'password' in JSON object"):
+        load_objects('{"stringData": {"password": "x", "password": "y"}}')
