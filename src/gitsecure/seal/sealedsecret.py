@@ -66,7 +66,7 @@ def build(secret: Secret, public_key: PublicKey) -> Manifest:
 
 
 def parse(obj: Manifest, *, where: str = "input") -> Manifest:
-    """Check that ``obj`` is a SealedSecret and return it; errors name what is wrong."""
+    """Check that ``obj`` is a SealedSecret; return a copy with metadata, spec and its maps filled in."""
     if obj.get("apiVersion") != API_VERSION or obj.get("kind") != KIND:
         found = f"{obj.get('apiVersion') or '<no apiVersion>'} {obj.get('kind') or '<no kind>'}"
         raise InputError(
@@ -83,7 +83,12 @@ def parse(obj: Manifest, *, where: str = "input") -> Manifest:
     for key, value in encrypted.items():
         if not isinstance(value, str):
             raise InputError(f"{where}.spec.encryptedData[{key}] must be a string", reference="bad-manifest")
-    return obj
+    # A copy whose containers are all present, so readers need no None checks.
+    return {
+        **obj,
+        "metadata": metadata,
+        "spec": {**spec, "encryptedData": encrypted, "template": template},
+    }
 
 
 def label_of(obj: Manifest) -> bytes:
@@ -135,7 +140,7 @@ def unseal(obj: Manifest, private_keys: Sequence[PrivateKey], *, accept_deprecat
     Raises :class:`InputError` naming the items that failed; never returns a
     partial Secret.
     """
-    parse(obj)
+    obj = parse(obj)
     spec = obj["spec"]
     if spec.get("data"):
         if spec.get("encryptedData"):
@@ -225,14 +230,12 @@ def canonical(obj: Manifest) -> Manifest:
 
 def merge(target: Manifest, sealed: Manifest) -> Manifest:
     """``target`` with the items, template labels and annotations of ``sealed`` merged in."""
-    merged = copy.deepcopy(target)
-    spec = merged.setdefault("spec", {})
-    encrypted = spec.setdefault("encryptedData", {})
-    encrypted.update(sealed["spec"]["encryptedData"])
-    spec["encryptedData"] = dict(sorted(encrypted.items()))
+    merged = copy.deepcopy(parse(target, where="merge target"))
+    spec = merged["spec"]
+    spec["encryptedData"] = dict(sorted({**spec["encryptedData"], **sealed["spec"]["encryptedData"]}.items()))
     new_meta = sealed["spec"]["template"]["metadata"]
-    template = spec.setdefault("template", {})
-    meta = template.setdefault("metadata", {}) or {}
+    template = spec["template"]
+    meta = objectmeta.normalize(template.get("metadata"), where="merge target template")
     template["metadata"] = meta
     for field in ("labels", "annotations"):
         if new_meta.get(field):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from gitsecure.errors import InputError
 from gitsecure.seal import gotemplate
 from gitsecure.seal.gotemplate import TemplateError, render
-from gitsecure.seal.gotemplate_funcs import FUNCS, UNSUPPORTED
+from gitsecure.seal.gotemplate.funcs import FUNCS, UNSUPPORTED
 
 SECRET = "s3cr3t-Value"
 DATA = {
