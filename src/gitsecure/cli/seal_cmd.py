@@ -109,7 +109,7 @@ def _input_text(args: argparse.Namespace) -> str:
 
 
 def _emit(content: str | bytes, *, output: str | None) -> None:
-    data = content.encode() if isinstance(content, str) else content
+    data = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
     if output:
         atomic_write(output, data)
     elif hasattr(sys.stdout, "buffer"):

@@ -178,7 +178,10 @@ def certificate_for(key: rsa.RSAPrivateKey, certificates: list[x509.Certificate]
     """The first certificate whose public key is ``key``'s, or None."""
     numbers = key.public_key().public_numbers()
     for cert in certificates:
-        public = cert.public_key()
+        try:
+            public = cert.public_key()
+        except Exception:  # noqa: S112 - a corrupt or unsupported key simply does not match
+            continue
         if isinstance(public, rsa.RSAPublicKey) and public.public_numbers() == numbers:
             return cert
     return None

@@ -34,6 +34,8 @@ class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoa
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
         # A repeated key (two `stringData:` blocks, say) would silently drop values.
         seen: set[object] = set()
+        if not isinstance(node, yaml.MappingNode):  # e.g. `!!map [a]`: let PyYAML report it
+            return dict(super().construct_mapping(node, deep=deep))
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
@@ -103,6 +105,10 @@ def _json_stream(text: str) -> Iterator[object]:
             ) from None
         except RecursionError:
             raise InputError("input is not valid JSON: nested too deeply", reference="bad-manifest") from None
+        except ValueError:  # e.g. an integer beyond Python's digit limit
+            raise InputError(
+                f"input is not valid JSON: a value cannot be read (object {index})", reference="bad-manifest"
+            ) from None
         yield obj
 
 
@@ -118,15 +124,35 @@ def _yaml_stream(text: str) -> Iterator[object]:
         raise InputError("input is not valid YAML or JSON", reference="bad-manifest") from None
     except RecursionError:
         raise InputError("input is not valid YAML: nested too deeply", reference="bad-manifest") from None
+    except (ValueError, TypeError, IndexError, AttributeError, OverflowError):
+        # PyYAML's constructors raise plain errors for bad tagged scalars (`!!int x`, `!!timestamp 2020-13-45`).
+        raise InputError(
+            "input is not valid YAML: a tagged or oversized value cannot be read", reference="bad-manifest"
+        ) from None
 
 
 def iter_documents(text: str) -> Iterator[object]:
     """Every document of a YAML or JSON stream, skipping empty YAML documents."""
     stripped = text.lstrip()
     stream = _json_stream(stripped) if stripped.startswith("{") else _yaml_stream(text)
-    for doc in stream:
+    for index, doc in enumerate(stream, start=1):
         if doc is not None:
+            _check_encodable(doc, index)
             yield doc
+
+
+def _check_encodable(doc: object, index: int) -> None:
+    # `\ud800` escapes decode to lone surrogates, which no output or label can encode.
+    try:
+        json.dumps(doc, ensure_ascii=False, default=repr).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            f"document {index} holds an invalid Unicode escape (a lone surrogate)", reference="bad-manifest"
+        ) from None
+    except (ValueError, RecursionError):  # circular YAML aliases or extreme nesting
+        raise InputError(
+            f"document {index} is nested too deeply or refers to itself", reference="bad-manifest"
+        ) from None
 
 
 def load_objects(text: str) -> list[Manifest]:

@@ -16,7 +16,7 @@ from gitsecure.crypto.keys import Certificate, PrivateKey, certificate_for, load
 from gitsecure.errors import InputError
 from gitsecure.seal.manifest import decode_base64, decode_text, describe, load_objects, string_map
 
-_PEM_KEY = re.compile(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL)
+_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z ]{0,32})PRIVATE KEY-----")
 _MANIFEST_START = (b"apiVersion", b"kind", b"{", b"items", b"---", b"metadata", b"data")
 
 
@@ -30,12 +30,32 @@ class KeyMaterial:
 
 def load_key_material(raw: bytes, *, source: str) -> list[KeyMaterial]:
     """Every key in one file's bytes; ``source`` names the file in errors."""
-    blocks = [m.group(0) for m in _PEM_KEY.finditer(raw)]
+    blocks = _pem_key_blocks(raw)
     if blocks and (raw.lstrip().startswith(b"-----BEGIN") or not raw.lstrip().startswith(_MANIFEST_START)):
         certs = load_certificates(raw)
         keys = [_load_pem(block, source) for block in blocks]
         return [KeyMaterial(key, certificate_for(key, certs)) for key in keys]
     return _from_secrets(raw, source)
+
+
+def _pem_key_blocks(raw: bytes) -> list[bytes]:
+    """Every ``-----BEGIN ... PRIVATE KEY-----`` block, in linear time even on hostile input."""
+    blocks: list[bytes] = []
+    unterminated: set[bytes] = set()
+    pos = 0
+    while match := _PEM_BEGIN.search(raw, pos):
+        label = match.group(1)
+        pos = match.end()
+        if label in unterminated:  # no END for this label further on: do not rescan the rest
+            continue
+        end_marker = b"-----END " + label + b"PRIVATE KEY-----"
+        end = raw.find(end_marker, pos)
+        if end < 0:
+            unterminated.add(label)
+            continue
+        blocks.append(raw[match.start() : end + len(end_marker)])
+        pos = end + len(end_marker)
+    return blocks
 
 
 def load_recovery_keys(paths: list[str]) -> list[PrivateKey]:
@@ -67,7 +87,10 @@ def _from_secrets(raw: bytes, source: str) -> list[KeyMaterial]:
     secrets: list[dict[str, object]] = []
     for obj in objects:
         if obj.get("kind") == "List" or "items" in obj:
-            secrets.extend(item for item in obj.get("items") or [] if isinstance(item, dict))
+            items = obj.get("items") or []
+            if not isinstance(items, list):
+                raise InputError(f"{source}: 'items' of a List must be a list", reference="bad-private-key")
+            secrets.extend(item for item in items if isinstance(item, dict))
         else:
             secrets.append(obj)
     if not secrets:

@@ -57,8 +57,9 @@ def scope_from_annotations(annotations: Mapping[str, object] | None) -> Scope:
 
 def label_for(scope: Scope, *, namespace: str, name: str) -> bytes:
     """The OAEP label: ``namespace/name`` (strict), ``namespace`` (namespace-wide) or empty."""
+    # surrogateescape: a name given as raw non-UTF-8 bytes on the command line keeps those bytes.
     if scope is Scope.STRICT:
-        return f"{namespace}/{name}".encode()
+        return f"{namespace}/{name}".encode("utf-8", "surrogateescape")
     if scope is Scope.NAMESPACE_WIDE:
-        return namespace.encode()
+        return namespace.encode("utf-8", "surrogateescape")
     return b""

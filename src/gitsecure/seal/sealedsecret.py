@@ -18,7 +18,7 @@ from gitsecure.crypto import hybrid
 from gitsecure.crypto.keys import PrivateKey, PublicKey
 from gitsecure.errors import InputError
 from gitsecure.seal import objectmeta
-from gitsecure.seal.manifest import Manifest, describe, mapping_field
+from gitsecure.seal.manifest import Manifest, describe, mapping_field, string_map
 from gitsecure.seal.scope import Scope, label_for, scope_from_annotations
 from gitsecure.seal.secret import Secret
 
@@ -74,15 +74,14 @@ def parse(obj: Manifest, *, where: str = "input") -> Manifest:
             reference="not-a-sealed-secret",
         )
     metadata = mapping_field(obj, "metadata", where=where)
+    objectmeta.normalize(metadata, where=where)  # validates name, namespace, labels and annotations
     if not metadata.get("name"):
         raise InputError(f"{where} has no metadata.name", reference="missing-name")
     spec = mapping_field(obj, "spec", where=where)
-    encrypted = mapping_field(spec, "encryptedData", where=f"{where}.spec")
+    encrypted = string_map(spec, "encryptedData", where=f"{where}.spec")
     template = mapping_field(spec, "template", where=f"{where}.spec")
-    mapping_field(template, "data", where=f"{where}.spec.template")
-    for key, value in encrypted.items():
-        if not isinstance(value, str):
-            raise InputError(f"{where}.spec.encryptedData[{key}] must be a string", reference="bad-manifest")
+    objectmeta.normalize(template.get("metadata"), where=f"{where}.spec.template")
+    string_map(template, "data", where=f"{where}.spec.template")
     # A copy whose containers are all present, so readers need no None checks.
     return {
         **obj,
@@ -130,7 +129,8 @@ def _legacy_items(obj: Manifest, private_keys: Sequence[PrivateKey]) -> dict[str
         blob = hybrid.unseal(private_keys, base64.b64decode(obj["spec"]["data"], validate=True), label=label_of(obj))
         inner = json.loads(blob)
         return {k: base64.b64decode(v) for k, v in (inner.get("data") or {}).items()}
-    except (hybrid.DecryptionError, binascii.Error, ValueError, TypeError, AttributeError):
+    except (hybrid.DecryptionError, binascii.Error, ValueError, TypeError, AttributeError, RecursionError):
+        # Anyone with the public certificate can seal a blob, so a hostile one fails like a wrong key.
         raise hybrid.DecryptionError() from None
 
 
@@ -153,7 +153,10 @@ def unseal(obj: Manifest, private_keys: Sequence[PrivateKey], *, accept_deprecat
                 "using deprecated 'data' field, use 'encryptedData' or flip the feature flag",
                 reference="deprecated-data",
             )
-        data, errors = _legacy_items(obj, private_keys), dict[str, str]()
+        try:
+            data, errors = _legacy_items(obj, private_keys), dict[str, str]()
+        except hybrid.DecryptionError as exc:
+            raise InputError(exc.message, reference="unseal-failed") from None
     else:
         data, errors = _decrypt_items(obj, private_keys)
     template = spec.get("template") or {}

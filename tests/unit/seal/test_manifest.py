@@ -66,3 +66,25 @@ def test_duplicate_keys_are_refused_in_yaml_and_json() -> None:
         load_objects("kind: Secret\nstringData:\n  a: one\nstringData:\n  b: two\n")
     with pytest.raises(InputError, match="duplicate key 'password' in JSON object"):
         load_objects('{"stringData": {"password": "x", "password": "y"}}')
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !!int x",
+        "!!int ",
+        "a: !!float .",
+        "a: !!timestamp x",
+        "a: !!timestamp 2020-13-45",
+        "a: " + "1" * 5000,
+        "!!map [a]",
+        "!!set [a]",
+        '{"a": ' + "1" * 5000 + "}",
+        '{"kind": "Secret", "stringData": {"k": "\\ud800"}}',
+        "&a [*a]",
+    ],
+    ids=lambda t: t[:24],
+)
+def test_inputs_found_by_fuzzing_are_input_errors(text: str) -> None:
+    with pytest.raises(InputError):
+        load_objects(text)

@@ -157,3 +157,35 @@ def test_build_then_unseal_round_trip(
     sealed = sealedsecret.build(secret, small_pair.private_key.public_key())
     opened = sealedsecret.unseal(sealed, [small_pair.private_key])
     assert {k: base64.b64decode(v) for k, v in opened.get("data", {}).items()} == items
+
+
+@pytest.mark.parametrize(
+    "spec_and_meta",
+    [
+        ({"encryptedData": {}}, {"name": "a", "annotations": "x"}),
+        ({"encryptedData": {1: "AAAA"}}, {"name": "a"}),
+        ({"encryptedData": {}, "template": {"data": {None: "x"}}}, {"name": "a"}),
+        ({"encryptedData": None, "template": {"metadata": {"labels": ["x"]}}}, {"name": "a"}),
+    ],
+)
+def test_malformed_sealed_secrets_found_by_fuzzing_are_input_errors(
+    small_pair: KeyPair, spec_and_meta: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    spec, meta = spec_and_meta
+    obj = {"apiVersion": sealedsecret.API_VERSION, "kind": sealedsecret.KIND, "metadata": meta, "spec": spec}
+    with pytest.raises(InputError):
+        sealedsecret.unseal(obj, [small_pair.private_key])
+
+
+def test_hostile_legacy_blob_fails_like_a_wrong_key(small_pair: KeyPair) -> None:
+    from gitsecure.crypto import hybrid
+
+    blob = hybrid.seal(small_pair.private_key.public_key(), b"[" * 5000 + b"]" * 5000, label=b"shop/db")
+    obj = {
+        "apiVersion": sealedsecret.API_VERSION,
+        "kind": sealedsecret.KIND,
+        "metadata": {"name": "db", "namespace": "shop"},
+        "spec": {"data": base64.b64encode(blob).decode()},
+    }
+    with pytest.raises(InputError, match="no key could decrypt"):
+        sealedsecret.unseal(obj, [small_pair.private_key], accept_deprecated_v1_data=True)
