@@ -144,7 +144,7 @@ def iter_documents(text: str) -> Iterator[object]:
 def _check_encodable(doc: object, index: int) -> None:
     # `\ud800` escapes decode to lone surrogates, which no output or label can encode.
     try:
-        json.dumps(doc, ensure_ascii=False, default=repr).encode("utf-8")
+        json.dumps(doc, ensure_ascii=False, default=repr, skipkeys=True).encode("utf-8")
     except UnicodeEncodeError:
         raise InputError(
             f"document {index} holds an invalid Unicode escape (a lone surrogate)", reference="bad-manifest"

@@ -82,6 +82,7 @@ def test_duplicate_keys_are_refused_in_yaml_and_json() -> None:
         '{"a": ' + "1" * 5000 + "}",
         '{"kind": "Secret", "stringData": {"k": "\\ud800"}}',
         "&a [*a]",
+        'kind: Secret\n!!binary aGk=: x\nstringData: {k: "\\ud800"}\n',
     ],
     ids=lambda t: t[:24],
 )
