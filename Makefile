@@ -1,4 +1,5 @@
 # Everything a fresh Debian machine (Python 3.11, root) needs: `make demo`, `make test`.
+# System tools used by tests and the demo: git, ssh-keygen (key fingerprints), openssl.
 # Both create or reuse .venv and install what they use; nothing is assumed installed.
 
 SHELL := /bin/bash
@@ -21,7 +22,14 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	@command -v git >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git)
+	@missing=""; \
+	command -v git >/dev/null || missing="$$missing git"; \
+	command -v ssh-keygen >/dev/null || missing="$$missing openssh-client"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 	$(BIN)/python -m pip install -q -e '.[dev,bench,fuzz]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
