@@ -17,7 +17,6 @@ from typing import Any
 
 from gitsecure.cli.options import ArgumentParser, apply_environment, timeout_seconds
 from gitsecure.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
-from gitsecure.fileio import atomic_write
 
 log = logging.getLogger("gitsecure.seal")
 
@@ -111,6 +110,8 @@ def _input_text(args: argparse.Namespace) -> str:
 def _emit(content: str | bytes, *, output: str | None) -> None:
     data = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
     if output:
+        from gitsecure.fileio import atomic_write  # noqa: PLC0415 - tempfile costs start-up time
+
         atomic_write(output, data)
     elif hasattr(sys.stdout, "buffer"):
         sys.stdout.buffer.write(data)
@@ -123,8 +124,7 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
     """Entry point of ``gitsecure seal``."""
     args = build_parser().parse_args(argv)
     from gitsecure.seal import render  # noqa: PLC0415
-    from gitsecure.seal.cluster import ControllerRef  # noqa: PLC0415
-    from gitsecure.seal.kubeconfig import ClusterOptions, context_namespace  # noqa: PLC0415
+    from gitsecure.seal.kubeconfig import ClusterOptions, ControllerRef, context_namespace  # noqa: PLC0415
     from gitsecure.seal.scope import Scope  # noqa: PLC0415
 
     fmt = render.parse_format(args.format)
@@ -203,7 +203,7 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
         merged = modes.merge_into(
             target_text, _input_text(args), public_key, settings, default_namespace=default_namespace
         )
-        atomic_write(target, render.render([merged], fmt).encode())
+        _emit(render.render([merged], fmt), output=str(target))
         return EXIT_OK
     if args.raw:
         data = _raw_value(args)

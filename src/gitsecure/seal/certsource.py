@@ -6,8 +6,7 @@ import re
 from pathlib import Path
 
 from gitsecure.errors import InputError, RemoteError
-from gitsecure.seal.cluster import ControllerClient, ControllerRef
-from gitsecure.seal.kubeconfig import ClusterOptions
+from gitsecure.seal.kubeconfig import ClusterOptions, ControllerRef
 
 _URL = re.compile(r"^(https?)://", re.IGNORECASE)
 _MAX_CERT_BYTES = 1 << 20
@@ -18,6 +17,8 @@ def read_certificate(
 ) -> bytes:
     """Certificate bytes from ``--cert`` (path, ``file://`` or ``http(s)://``) or from the controller."""
     if not cert:
+        from gitsecure.seal.cluster import ControllerClient  # noqa: PLC0415 - only when the cluster is needed
+
         return ControllerClient(options, controller).fetch_certificate()
     if _URL.match(cert):
         return _fetch_url(cert, timeout=timeout)

@@ -8,28 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from gitsecure.errors import RemoteError
-from gitsecure.seal.kubeconfig import ClusterOptions, current_context
-
-
-@dataclass(frozen=True)
-class ControllerRef:
-    """Where the controller's Service lives."""
-
-    name: str = "sealed-secrets-controller"
-    namespace: str = "kube-system"
-
-
-@dataclass(frozen=True)
-class ProxyResponse:
-    """Status and body of one proxied request."""
-
-    status: int
-    body: bytes
+from gitsecure.seal.kubeconfig import ClusterOptions, ControllerRef, ProxyResponse, current_context
 
 
 class ControllerClient:

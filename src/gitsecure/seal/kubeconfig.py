@@ -1,4 +1,4 @@
-"""The default namespace from kubeconfig, read without the kubernetes client.
+"""Cluster connection settings and the kubeconfig namespace, without the kubernetes client.
 
 Sealing needs the current context's namespace on every run; importing the
 ``kubernetes`` package for that would cost more than the sealing itself.
@@ -23,6 +23,22 @@ class ClusterOptions:
     kubeconfig: str | None = None
     context: str | None = None
     request_timeout: float | None = 30.0
+
+
+@dataclass(frozen=True)
+class ControllerRef:
+    """Where the controller's Service lives."""
+
+    name: str = "sealed-secrets-controller"
+    namespace: str = "kube-system"
+
+
+@dataclass(frozen=True)
+class ProxyResponse:
+    """Status and body of one proxied request."""
+
+    status: int
+    body: bytes
 
 
 def _kubeconfig_paths(explicit: str | None) -> list[Path]:

@@ -13,7 +13,7 @@ from gitsecure.crypto.keys import PrivateKey, PublicKey
 from gitsecure.errors import InputError, RemoteError
 from gitsecure.log import redaction
 from gitsecure.seal import sealedsecret
-from gitsecure.seal.cluster import ProxyResponse
+from gitsecure.seal.kubeconfig import ProxyResponse
 from gitsecure.seal.manifest import Manifest, load_objects
 from gitsecure.seal.scope import Scope, label_for
 from gitsecure.seal.secret import Secret, parse_secret, prepare_for_sealing
