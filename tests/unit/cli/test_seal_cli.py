@@ -380,3 +380,23 @@ def test_missing_kubernetes_client_is_a_clean_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "needs the kubernetes client" in proc.stderr and "gitsecure[cluster]" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("scope", "flags", "label"),
+    [
+        ("strict", ["-n", "shop", "--name", "db"], b"shop/db"),
+        ("namespace-wide", ["-n", "shop"], b"shop"),
+        ("cluster-wide", [], b""),
+    ],
+)
+def test_raw_values_open_with_the_reference_algorithm(
+    gitsecure: Runner, reference_key: Any, scope: str, flags: list[str], label: bytes
+) -> None:
+    from tests.unit.crypto.test_hybrid import reference_open
+
+    result = gitsecure(
+        "seal", "--raw", "--cert", str(KUBESEAL / "tls.crt"), "--scope", scope, *flags, input=b"raw\x00v"
+    )
+    assert result.returncode == 0, result.stderr
+    assert reference_open(reference_key, base64.b64decode(result.stdout), label) == b"raw\x00v"
