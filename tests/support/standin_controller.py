@@ -23,7 +23,6 @@ tests can assert what the CLI asked for.
 
 from __future__ import annotations
 
-import copy
 import json
 import secrets
 import socket
@@ -45,7 +44,6 @@ from gitsecure.crypto.keys import KeyPair, PrivateKey, dump_certificate
 from gitsecure.errors import GitsecureError
 from gitsecure.seal import sealedsecret
 from gitsecure.seal.manifest import Manifest, load_objects
-from gitsecure.seal.secret import parse_secret, prepare_for_sealing
 
 PEM_CONTENT_TYPE = "application/x-pem-file"
 _JSON = "application/json"
@@ -403,28 +401,8 @@ class StandinController:
         obj = decode_sealed_secret(body)
         if obj is None:
             return None
-        obj = copy.deepcopy(obj)
-        spec = obj.get("spec")
-        if isinstance(spec, dict):
-            template = spec.get("template")
-            if not isinstance(template, dict):
-                template = spec["template"] = {}
-            if template.get("metadata") != obj.get("metadata"):
-                template["metadata"] = copy.deepcopy(obj.get("metadata"))
         try:
-            secret_manifest = sealedsecret.unseal(obj, self._private_keys())
-            secret = parse_secret(secret_manifest, index=1)
-            if secret is None:
-                return None
-            prepared = prepare_for_sealing(
-                secret,
-                name=None,
-                scope=None,
-                namespace_flag=None,
-                default_namespace=lambda: "",
-                allow_empty_data=True,
-            )
-            resealed = sealedsecret.build(prepared, self.active_key.private_key.public_key())
+            resealed = sealedsecret.reseal(obj, self._private_keys(), self.active_key.private_key.public_key())
         except GitsecureError:
             return None
         return {k: v for k, v in resealed.items() if k not in ("kind", "apiVersion")}

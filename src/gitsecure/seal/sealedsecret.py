@@ -206,6 +206,25 @@ def _secret_manifest(obj: Manifest, template: dict[str, Any], data: dict[str, by
     return secret
 
 
+def reseal(obj: Manifest, private_keys: Sequence[PrivateKey], public_key: PublicKey) -> Manifest:
+    """Re-encrypt a SealedSecret for ``public_key``: what the controller's ``/v1/rotate`` does.
+
+    As upstream (v0.36+): the top-level metadata replaces the template's, so the
+    scope cannot drift; the unsealed Secret is then sealed exactly as kubeseal
+    seals it, so rendered templates become ordinary items and the owner
+    reference is dropped. Raises :class:`InputError` when it cannot be opened.
+    """
+    obj = copy.deepcopy(parse(obj))
+    obj["spec"]["template"]["metadata"] = copy.deepcopy(obj["metadata"])
+    opened = unseal(obj, private_keys)
+    data = {k: base64.b64decode(v) for k, v in (opened.get("data") or {}).items()}
+    metadata = {
+        k: v for k, v in opened["metadata"].items() if k not in ("ownerReferences", *objectmeta.SERVER_SIDE_FIELDS)
+    }
+    secret = Secret(objectmeta.normalize(metadata, where="secret"), data, opened.get("type"), opened.get("immutable"))
+    return build(secret, public_key)
+
+
 def canonical(obj: Manifest) -> Manifest:
     """``obj`` with Go's field order and sorted maps, as kubeseal would print it after decoding."""
     spec = obj.get("spec") or {}

@@ -189,3 +189,20 @@ def test_hostile_legacy_blob_fails_like_a_wrong_key(small_pair: KeyPair) -> None
     }
     with pytest.raises(InputError, match="no key could decrypt"):
         sealedsecret.unseal(obj, [small_pair.private_key], accept_deprecated_v1_data=True)
+
+
+def test_reseal_moves_to_the_new_key_and_keeps_the_scope(small_pair: KeyPair, other_pair: KeyPair) -> None:
+    secret = make_secret(annotations={NAMESPACE_WIDE_ANNOTATION: "true"}, labels={"app": "shop"})
+    sealed = sealedsecret.build(secret, small_pair.private_key.public_key())
+    sealed["metadata"]["uid"] = "server-side"
+    resealed = sealedsecret.reseal(sealed, [small_pair.private_key], other_pair.private_key.public_key())
+    with pytest.raises(InputError):
+        sealedsecret.unseal(resealed, [small_pair.private_key])
+    opened = sealedsecret.unseal(resealed, [other_pair.private_key])
+    assert base64.b64decode(opened["data"]["password"]) == b"hunter2"
+    assert resealed["metadata"]["annotations"] == {NAMESPACE_WIDE_ANNOTATION: "true"}
+    assert "uid" not in resealed["spec"]["template"]["metadata"]
+    # As upstream's rotate: the template metadata is replaced by the top-level one (labels not carried).
+    assert "labels" not in resealed["spec"]["template"]["metadata"]
+    with pytest.raises(InputError, match="no key could decrypt"):
+        sealedsecret.reseal(sealed, [other_pair.private_key], other_pair.private_key.public_key())
