@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import ssl
 import threading
 import traceback
 from collections.abc import Iterable, Mapping
@@ -181,8 +182,11 @@ class StandinController:
         *,
         services: Iterable[ControllerService] = (ControllerService.static_manifest(),),
         token: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """``ssl_context`` (a server-side context with its certificate loaded) serves HTTPS instead of HTTP."""
         self.token = token if token is not None else secrets.token_urlsafe(24)
+        self._ssl_context = ssl_context
         self._services = {(s.namespace, s.name): s for s in services}
         self._ring = KeyRing()
         for pair in keys:
@@ -202,6 +206,7 @@ class StandinController:
             return self
         server = _Server(("127.0.0.1", 0), _Handler)
         server.standin = self
+        server.ssl_context = self._ssl_context
         self._server = server
         # A short poll interval: shutdown() waits for the serving loop to notice, once per test.
         self._thread = threading.Thread(
@@ -238,8 +243,9 @@ class StandinController:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT``: the API server address for kubeconfig."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:PORT`` (``https://`` with an ``ssl_context``): the API server address for kubeconfig."""
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     # -- keys --------------------------------------------------------------------------------------
 
@@ -427,6 +433,19 @@ class StandinController:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     standin: StandinController
+    ssl_context: ssl.SSLContext | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        # The TLS handshake runs here, in the connection's own thread, so a stalled client blocks nobody.
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except OSError:  # the client rejected the certificate, or sent none where one is required
+            return
+        with tls:
+            super().finish_request(tls, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -13,10 +13,13 @@ import datetime as dt
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitsecure.cli.options import ArgumentParser, apply_environment, timeout_seconds
 from gitsecure.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
+
+if TYPE_CHECKING:
+    from gitsecure.seal.kubeconfig import ClusterOptions
 
 log = logging.getLogger("gitsecure.seal")
 
@@ -63,9 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-seal SealedSecrets with the controller's newest key",
     )
-    cert.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
-    cert.add_argument("--context", help="kubeconfig context")
-    cert.add_argument(
+    conn = p.add_argument_group("cluster connection (kubectl's flags, applied on top of the kubeconfig)")
+    conn.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+    conn.add_argument("--context", help="kubeconfig context")
+    conn.add_argument("--cluster", help="kubeconfig cluster entry to use instead of the context's")
+    conn.add_argument("--user", help="kubeconfig user entry to use instead of the context's")
+    conn.add_argument("-s", "--server", metavar="URL", help="address and port of the Kubernetes API server")
+    conn.add_argument("--token", help="bearer token for the API server")
+    conn.add_argument("--username", help="username for basic authentication to the API server")
+    conn.add_argument("--password", help="password for basic authentication to the API server")
+    conn.add_argument("--certificate-authority", metavar="FILE", help="CA certificate file to verify the API server")
+    conn.add_argument(
+        "--insecure-skip-tls-verify",
+        action="store_true",
+        help="do not verify the API server's certificate (insecure)",
+    )
+    conn.add_argument("--tls-server-name", metavar="NAME", help="name to verify the API server's certificate against")
+    conn.add_argument("--client-certificate", metavar="FILE", help="client certificate file for TLS")
+    conn.add_argument("--client-key", metavar="FILE", help="client key file for TLS")
+    conn.add_argument(
         "--request-timeout",
         type=timeout_seconds,
         default=30.0,
@@ -124,12 +143,12 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
     """Entry point of ``gitsecure seal``."""
     args = build_parser().parse_args(argv)
     from gitsecure.seal import render  # noqa: PLC0415
-    from gitsecure.seal.kubeconfig import ClusterOptions, ControllerRef, context_namespace  # noqa: PLC0415
+    from gitsecure.seal.kubeconfig import ControllerRef, context_namespace  # noqa: PLC0415
     from gitsecure.seal.scope import Scope  # noqa: PLC0415
 
     fmt = render.parse_format(args.format)
     scope = Scope.parse(args.scope)
-    options = ClusterOptions(kubeconfig=args.kubeconfig, context=args.context, request_timeout=args.request_timeout)
+    options = _cluster_options(args)
     controller = ControllerRef(name=args.controller_name, namespace=args.controller_namespace)
     if args.from_file and not args.raw:
         raise UsageError("--from-file requires --raw")
@@ -219,6 +238,32 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
     log.info("sealed %s", ", ".join(sealedsecret_names(sealed_objects)))
     _emit(render.render(sealed_objects, fmt), output=output)
     return EXIT_OK
+
+
+def _cluster_options(args: argparse.Namespace) -> ClusterOptions:
+    """The connection flags, checked for the combinations kubectl refuses."""
+    from gitsecure.seal.kubeconfig import ClusterOptions  # noqa: PLC0415
+
+    if args.certificate_authority and args.insecure_skip_tls_verify:
+        raise UsageError("--certificate-authority and --insecure-skip-tls-verify cannot be used together")
+    if args.token and (args.username or args.password):
+        raise UsageError("--token and --username/--password cannot be used together: give one way to authenticate")
+    return ClusterOptions(
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        request_timeout=args.request_timeout,
+        cluster=args.cluster,
+        user=args.user,
+        server=args.server,
+        tls_server_name=args.tls_server_name,
+        certificate_authority=args.certificate_authority,
+        insecure_skip_tls_verify=args.insecure_skip_tls_verify,
+        client_certificate=args.client_certificate,
+        client_key=args.client_key,
+        token=args.token,
+        username=args.username,
+        password=args.password,
+    )
 
 
 def sealedsecret_names(objects: list[dict[str, Any]]) -> list[str]:

@@ -75,7 +75,7 @@ class ControllerClient:
             raise RemoteError(
                 f"cannot get sealed secret service: {_status_text(response)}",
                 reference="cluster-unauthorized",
-                hint="check the credentials in your kubeconfig; users need 'get' on services and services/proxy",
+                hint="check the credentials (kubeconfig user, --token); users need 'get' on services, services/proxy",
             )
         else:
             raise RemoteError(
@@ -116,10 +116,19 @@ def _api_client(options: ClusterOptions) -> Any:
 
     configuration = client.Configuration()
     try:
-        config.load_kube_config(
-            config_file=options.kubeconfig, context=current_context(options), client_configuration=configuration
-        )
+        if options.overrides_connection:
+            _load_with_overrides(options, configuration)
+        else:
+            config.load_kube_config(
+                config_file=options.kubeconfig, context=current_context(options), client_configuration=configuration
+            )
     except (ConfigException, OSError, TypeError) as kube_exc:
+        if options.overrides_connection:  # kubectl, too, ignores the pod's service account once flags are given
+            raise RemoteError(
+                f"cannot load kubeconfig: {_short(kube_exc)}",
+                reference="no-kubeconfig",
+                hint="check the connection flags and the kubeconfig; --server connects without a kubeconfig",
+            ) from None
         try:
             config.load_incluster_config(client_configuration=configuration)
         except ConfigException:
@@ -128,9 +137,111 @@ def _api_client(options: ClusterOptions) -> Any:
                 reference="no-kubeconfig",
                 hint="pass --kubeconfig, set KUBECONFIG, or seal offline with --cert",
             ) from None
+    if not configuration.verify_ssl:
+        # Asked for explicitly (flag or kubeconfig); kubectl does not warn on every request either.
+        import urllib3  # noqa: PLC0415
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     # One attempt per request, so --request-timeout bounds the wait.
     configuration.retries = 0
     return client.ApiClient(configuration)
+
+
+_FLAGS_ENTRY = "gitsecure:connection-flags"
+_CLIENT_CERT_KEYS = ("client-certificate", "client-certificate-data", "client-key", "client-key-data")
+
+
+def _load_with_overrides(options: ClusterOptions, configuration: Any) -> None:
+    """Load the kubeconfig with kubectl's connection flags applied on top (client-go's ConfigOverrides).
+
+    The kubeconfig files are merged as the kubernetes client merges them. The
+    context's cluster and user entries (or ``--cluster``/``--user``) are copied,
+    the flags are applied to the copies, and the client loads a synthetic
+    context pointing at them, so relative paths in the files still resolve
+    against each file's directory. With ``--server`` and no kubeconfig at all,
+    the flags alone make the connection.
+    """
+    import os  # noqa: PLC0415
+
+    from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415
+    from kubernetes.config.kube_config import (  # noqa: PLC0415
+        KUBE_CONFIG_DEFAULT_LOCATION,
+        ConfigNode,
+        KubeConfigLoader,
+        KubeConfigMerger,
+    )
+
+    merger = KubeConfigMerger(options.kubeconfig or KUBE_CONFIG_DEFAULT_LOCATION)
+    merged = merger.config
+    if merged is None:
+        if options.kubeconfig or not options.server:
+            raise ConfigException("Invalid kube-config file. No configuration found.")
+        merged = ConfigNode("kube-config", {"clusters": [], "users": [], "contexts": []})
+    for key in ("clusters", "users", "contexts"):
+        if not isinstance(merged.value.get(key), list):
+            merged.value[key] = []
+
+    context_name = current_context(options)
+    context = merged["contexts"].get_with_name(context_name)["context"] if context_name else None
+    cluster_name = options.cluster or (context.safe_get("cluster") if context else None)
+    user_name = options.user or (context.safe_get("user") if context else None)
+    # A named entry must exist, except the context's cluster when --server replaces it anyway.
+    cluster = (
+        merged["clusters"].get_with_name(cluster_name, safe=bool(options.server and not options.cluster))
+        if cluster_name
+        else None
+    )
+    user = merged["users"].get_with_name(user_name, safe=not options.user) if user_name else None
+
+    def absolute(path: str) -> str:  # flags are relative to the working directory, not to a kubeconfig
+        return os.path.abspath(os.path.expanduser(path))
+
+    cluster_fields = dict(cluster.safe_get("cluster") or {}) if cluster is not None else {}
+    if options.server:
+        cluster_fields["server"] = options.server
+        cluster_fields.pop("tls-server-name", None)  # as kubectl: --server drops the kubeconfig's server name
+    if options.tls_server_name:
+        cluster_fields["tls-server-name"] = options.tls_server_name
+    if options.certificate_authority:
+        cluster_fields.pop("certificate-authority-data", None)
+        cluster_fields["certificate-authority"] = absolute(options.certificate_authority)
+        cluster_fields["insecure-skip-tls-verify"] = False
+    if options.insecure_skip_tls_verify:
+        cluster_fields.pop("certificate-authority-data", None)
+        cluster_fields.pop("certificate-authority", None)
+        cluster_fields["insecure-skip-tls-verify"] = True
+    if not cluster_fields.get("server"):
+        raise ConfigException(f"no server found for cluster {cluster_name or ''!r}")
+
+    user_fields = dict(user.safe_get("user") or {}) if user is not None else {}
+    if options.token or options.username or options.password:
+        # Credentials from flags replace the entry's; the client certificate stays, as in kubectl.
+        user_fields = {k: v for k, v in user_fields.items() if k in _CLIENT_CERT_KEYS}
+        if options.token:
+            user_fields["token"] = options.token
+        else:
+            user_fields["username"] = options.username or ""
+            user_fields["password"] = options.password or ""
+    if options.client_certificate:
+        user_fields.pop("client-certificate-data", None)
+        user_fields["client-certificate"] = absolute(options.client_certificate)
+    if options.client_key:
+        user_fields.pop("client-key-data", None)
+        user_fields["client-key"] = absolute(options.client_key)
+
+    # Copies, so the files the kubernetes client may write back (token refresh) never get the flags.
+    name = _FLAGS_ENTRY
+    merged.value["clusters"].append(
+        ConfigNode(f"clusters[name={name}]", {"name": name, "cluster": cluster_fields}, getattr(cluster, "path", None))
+    )
+    merged.value["users"].append(
+        ConfigNode(f"users[name={name}]", {"name": name, "user": user_fields}, getattr(user, "path", None))
+    )
+    merged.value["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+    loader = KubeConfigLoader(
+        config_dict=merged, active_context=name, config_base_path=None, config_persister=merger.save_changes
+    )
+    loader.load_and_set(configuration)
 
 
 _OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>: ")

@@ -7,7 +7,7 @@ Sealing needs the current context's namespace on every run; importing the
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,46 @@ _SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount
 
 @dataclass(frozen=True)
 class ClusterOptions:
-    """How to reach the cluster: the kubectl-style connection flags."""
+    """How to reach the cluster: the kubectl-style connection flags.
+
+    The fields after ``request_timeout`` override the kubeconfig as kubectl's
+    flags do (``gitsecure.seal.cluster`` applies them); their paths are as
+    given, relative to the working directory.
+    """
 
     kubeconfig: str | None = None
     context: str | None = None
     request_timeout: float | None = 30.0
+    cluster: str | None = None
+    """Use this kubeconfig cluster entry instead of the context's."""
+    user: str | None = None
+    """Use this kubeconfig user entry instead of the context's."""
+    server: str | None = None
+    tls_server_name: str | None = None
+    certificate_authority: str | None = None
+    insecure_skip_tls_verify: bool = False
+    client_certificate: str | None = None
+    client_key: str | None = None
+    token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def overrides_connection(self) -> bool:
+        """Whether any flag beyond ``--kubeconfig``/``--context``/``--request-timeout`` was given."""
+        return bool(
+            self.cluster
+            or self.user
+            or self.server
+            or self.tls_server_name
+            or self.certificate_authority
+            or self.insecure_skip_tls_verify
+            or self.client_certificate
+            or self.client_key
+            or self.token
+            or self.username
+            or self.password
+        )
 
 
 @dataclass(frozen=True)
