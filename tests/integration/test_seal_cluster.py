@@ -15,8 +15,6 @@ import copy
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from gitsecure.crypto.keys import KeyPair, dump_certificate, generate_key_pair
 from gitsecure.errors import GitsecureError
 from gitsecure.seal import modes, render, sealedsecret
 from gitsecure.seal.manifest import Manifest, load_objects
+from tests.support.seal_runner import Run, Runner
 from tests.support.standin_controller import (
     PEM_CONTENT_TYPE,
     ControllerService,
@@ -56,9 +55,6 @@ data:
   token: {base64.b64encode(TOKEN_VALUE).decode()}
 """
 EXPECTED_ITEMS = {"password": PASSWORD.encode(), "token": TOKEN_VALUE}
-
-_SCRUBBED_PREFIXES = ("GITSECURE_", "SEALED_SECRETS_", "KUBERNETES_")
-_SCRUBBED = {"KUBECONFIG", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
 
 
 # -- keys, stand-in, runner --------------------------------------------------------------------------------
@@ -96,25 +92,6 @@ def kubeconfig(standin: StandinController, tmp_path: Path) -> Path:
     return standin.write_kubeconfig(tmp_path / "kube" / "config", namespace=NAMESPACE)
 
 
-@dataclass(frozen=True)
-class Run:
-    """What one CLI run left behind."""
-
-    returncode: int
-    stdout: bytes
-    stderr: str
-
-    @property
-    def text(self) -> str:
-        """stdout as text."""
-        return self.stdout.decode("utf-8")
-
-    @property
-    def stderr_lines(self) -> list[str]:
-        """Non-empty stderr lines."""
-        return [line for line in self.stderr.splitlines() if line.strip()]
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """An empty HOME: no ``~/.kube/config`` of the real user."""
@@ -127,35 +104,6 @@ def home(tmp_path: Path) -> Path:
 def seal(home: Path) -> Runner:
     """Run ``python -m gitsecure seal ARGS`` with a scrubbed environment and an empty HOME."""
     return Runner(home)
-
-
-class Runner:
-    """Runs the CLI as a subprocess."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-
-    def __call__(self, *args: str, input: bytes | str = b"", env: dict[str, str] | None = None) -> Run:
-        """``gitsecure seal *args`` with ``input`` on stdin and extra ``env``."""
-        environment = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.upper().startswith(_SCRUBBED_PREFIXES) and k.upper() not in _SCRUBBED
-        }
-        environment["HOME"] = str(self.home)
-        environment.update(env or {})
-        proc = subprocess.run(
-            [sys.executable, "-m", "gitsecure", "seal", *args],
-            input=input.encode() if isinstance(input, str) else input,
-            capture_output=True,
-            env=environment,
-            cwd=self.home,
-            timeout=60,  # a hang guard, not a timing assertion
-            check=False,
-        )
-        stderr = proc.stderr.decode("utf-8", errors="replace")
-        assert "Traceback" not in stderr, stderr
-        return Run(proc.returncode, proc.stdout, stderr)
 
 
 # -- helpers -----------------------------------------------------------------------------------------------

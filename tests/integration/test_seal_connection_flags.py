@@ -11,10 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
-import os
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from gitsecure.crypto.keys import KeyPair, generate_key_pair
 from gitsecure.seal import sealedsecret
 from gitsecure.seal.manifest import load_objects
+from tests.support.seal_runner import Run, Runner
 from tests.support.standin_controller import StandinController, closed_port
 
 NAMESPACE = "team-a"
@@ -41,54 +39,9 @@ metadata:
 stringData:
   password: s3cr3t-hunter2-do-not-print
 """
-_SCRUBBED_PREFIXES = ("GITSECURE_", "SEALED_SECRETS_", "KUBERNETES_")
-_SCRUBBED = {"KUBECONFIG", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
 
 
 # -- runner --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Run:
-    """What one CLI run left behind."""
-
-    returncode: int
-    stdout: bytes
-    stderr: str
-
-    @property
-    def stderr_lines(self) -> list[str]:
-        """Non-empty stderr lines."""
-        return [line for line in self.stderr.splitlines() if line.strip()]
-
-
-class Runner:
-    """Runs ``python -m gitsecure seal`` with a scrubbed environment, an empty HOME as HOME and cwd."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-
-    def __call__(self, *args: str, input: str = "", env: dict[str, str] | None = None) -> Run:
-        """``gitsecure seal *args`` with ``input`` on stdin and extra ``env``."""
-        environment = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.upper().startswith(_SCRUBBED_PREFIXES) and k.upper() not in _SCRUBBED
-        }
-        environment["HOME"] = str(self.home)
-        environment.update(env or {})
-        proc = subprocess.run(
-            [sys.executable, "-m", "gitsecure", "seal", *args],
-            input=input.encode(),
-            capture_output=True,
-            env=environment,
-            cwd=self.home,
-            timeout=60,  # a hang guard, not a timing assertion
-            check=False,
-        )
-        stderr = proc.stderr.decode("utf-8", errors="replace")
-        assert "Traceback" not in stderr, stderr
-        return Run(proc.returncode, proc.stdout, stderr)
 
 
 @pytest.fixture(scope="module")
