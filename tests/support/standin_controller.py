@@ -185,7 +185,9 @@ class StandinController:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """``ssl_context`` (a server-side context with its certificate loaded) serves HTTPS instead of HTTP."""
-        self.token = token if token is not None else secrets.token_urlsafe(24)
+        self.token = (
+            token if token is not None else secrets.token_hex(24)
+        )  # hex: never starts with "-", which argparse would take for a flag
         self._ssl_context = ssl_context
         self._services = {(s.namespace, s.name): s for s in services}
         self._ring = KeyRing()
