@@ -92,20 +92,6 @@ def kubeconfig(standin: StandinController, tmp_path: Path) -> Path:
     return standin.write_kubeconfig(tmp_path / "kube" / "config", namespace=NAMESPACE)
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """An empty HOME: no ``~/.kube/config`` of the real user."""
-    directory = tmp_path / "home"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
-def seal(home: Path) -> Runner:
-    """Run ``python -m gitsecure seal ARGS`` with a scrubbed environment and an empty HOME."""
-    return Runner(home)
-
-
 # -- helpers -----------------------------------------------------------------------------------------------
 
 

@@ -51,20 +51,6 @@ def key() -> KeyPair:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """An empty HOME: no ``~/.kube/config`` at all."""
-    directory = tmp_path / "home"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
-def seal(home: Path) -> Runner:
-    """The CLI runner."""
-    return Runner(home)
-
-
-@pytest.fixture
 def standin(key: KeyPair) -> Iterator[StandinController]:
     """A plain-HTTP stand-in with the static manifest's Service."""
     with StandinController([key]) as server:
