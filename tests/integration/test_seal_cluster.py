@@ -27,7 +27,7 @@ from gitsecure.crypto.keys import KeyPair, dump_certificate, generate_key_pair
 from gitsecure.errors import GitsecureError
 from gitsecure.seal import modes, render, sealedsecret
 from gitsecure.seal.manifest import Manifest, load_objects
-from tests.support.seal_runner import Run, Runner
+from tests.support.seal_runner import Runner, assert_one_error_line
 from tests.support.standin_controller import (
     PEM_CONTENT_TYPE,
     ControllerService,
@@ -113,17 +113,6 @@ def renamed(obj: Manifest, name: str) -> Manifest:
     moved["metadata"]["name"] = name
     moved["spec"]["template"]["metadata"]["name"] = name
     return moved
-
-
-def assert_one_error_line(run: Run, prefix: str) -> str:
-    """Exit 2, a single ``error:`` line starting with ``prefix``, at most hints besides; returns the line."""
-    assert run.returncode == 2, run.stderr
-    errors = [line for line in run.stderr_lines if line.startswith("error:")]
-    assert len(errors) == 1, run.stderr
-    assert all(line.startswith(("error:", "hint:")) for line in run.stderr_lines), run.stderr
-    assert errors[0].startswith(f"error: {prefix}"), run.stderr
-    assert run.stdout == b""
-    return errors[0]
 
 
 # -- the stand-in itself follows the documented contract ------------------------------------------------------

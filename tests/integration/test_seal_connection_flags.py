@@ -27,7 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from gitsecure.crypto.keys import KeyPair, generate_key_pair
 from gitsecure.seal import sealedsecret
 from gitsecure.seal.manifest import load_objects
-from tests.support.seal_runner import Run, Runner
+from tests.support.seal_runner import Run, Runner, assert_one_error_line
 from tests.support.standin_controller import StandinController, closed_port
 
 NAMESPACE = "team-a"
@@ -56,17 +56,6 @@ def standin(key: KeyPair) -> Iterator[StandinController]:
     with StandinController([key]) as server:
         yield server
         assert server.internal_errors == []
-
-
-def assert_one_error_line(run: Run, prefix: str) -> str:
-    """Exit 2, a single ``error:`` line starting with ``prefix``, at most hints besides; returns the line."""
-    assert run.returncode == 2, run.stderr
-    errors = [line for line in run.stderr_lines if line.startswith("error:")]
-    assert len(errors) == 1, run.stderr
-    assert all(line.startswith(("error:", "hint:")) for line in run.stderr_lines), run.stderr
-    assert errors[0].startswith(f"error: {prefix}"), run.stderr
-    assert run.stdout == b""
-    return errors[0]
 
 
 def write_config(

@@ -58,3 +58,14 @@ class Runner:
         stderr = proc.stderr.decode("utf-8", errors="replace")
         assert "Traceback" not in stderr, stderr
         return Run(proc.returncode, proc.stdout, stderr)
+
+
+def assert_one_error_line(run: Run, prefix: str) -> str:
+    """Exit 2, a single ``error:`` line starting with ``prefix``, at most hints besides; returns the line."""
+    assert run.returncode == 2, run.stderr
+    errors = [line for line in run.stderr_lines if line.startswith("error:")]
+    assert len(errors) == 1, run.stderr
+    assert all(line.startswith(("error:", "hint:")) for line in run.stderr_lines), run.stderr
+    assert errors[0].startswith(f"error: {prefix}"), run.stderr
+    assert run.stdout == b""
+    return errors[0]
