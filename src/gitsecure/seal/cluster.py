@@ -7,6 +7,7 @@ inside its functions: sealing with ``--cert`` never loads it.
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 from urllib.parse import quote
@@ -161,8 +162,6 @@ def _load_with_overrides(options: ClusterOptions, configuration: Any) -> None:
     against each file's directory. With ``--server`` and no kubeconfig at all,
     the flags alone make the connection.
     """
-    import os  # noqa: PLC0415
-
     from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415
     from kubernetes.config.kube_config import (  # noqa: PLC0415
         KUBE_CONFIG_DEFAULT_LOCATION,

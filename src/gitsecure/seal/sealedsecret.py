@@ -18,7 +18,7 @@ from gitsecure.crypto import hybrid
 from gitsecure.crypto.keys import PrivateKey, PublicKey
 from gitsecure.errors import InputError
 from gitsecure.seal import objectmeta
-from gitsecure.seal.manifest import Manifest, describe, mapping_field, string_map
+from gitsecure.seal.manifest import Manifest, mapping_field, string_map
 from gitsecure.seal.scope import Scope, label_for, scope_from_annotations
 from gitsecure.seal.secret import Secret
 
@@ -265,8 +265,3 @@ def merge(target: Manifest, sealed: Manifest) -> Manifest:
             combined.update(new_meta[field])
             meta[field] = dict(sorted(combined.items()))
     return canonical(merged)
-
-
-def name_of(obj: Manifest) -> str:
-    """``namespace/name`` for messages."""
-    return describe(obj)
