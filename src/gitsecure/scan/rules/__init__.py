@@ -1,0 +1,29 @@
+"""The built-in rule set, one module per family of providers.
+
+Each module exposes ``RULES: tuple[Rule, ...]``. They are written from the
+providers' documented token formats; each rule carries its own true- and
+false-positive examples, which the test suite runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+from gitsecure.scan.rule import Rule
+
+_FAMILIES = ("cloud", "vcs", "keys", "database", "payment", "messaging", "saas", "ai", "generic")
+
+
+@functools.cache
+def builtin_rules() -> tuple[Rule, ...]:
+    """Every built-in rule, specific rules first and generic ones last (ids are unique)."""
+    rules: list[Rule] = []
+    for family in _FAMILIES:
+        module = importlib.import_module(f"{__name__}.{family}")
+        rules.extend(module.RULES)
+    ids = [rule.id for rule in rules]
+    duplicates = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
+    if duplicates:
+        raise AssertionError(f"duplicate built-in rule ids: {duplicates}")
+    return tuple(sorted(rules, key=lambda rule: rule.is_generic))
