@@ -50,9 +50,12 @@ test: lint unit
 
 fuzz: $(STAMP)
 	$(BIN)/python fuzz/fuzz_seal.py -atheris_runs=200000
+	$(BIN)/python fuzz/fuzz_scan.py -atheris_runs=200000
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/seal.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/scan.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/accuracy.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

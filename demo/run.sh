@@ -10,6 +10,25 @@ trap 'rm -rf "$work"' EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; }
 
+repo="$work/gitops"
+git init -q "$repo"
+git -C "$repo" config user.email demo@example.invalid
+git -C "$repo" config user.name "gitsecure demo"
+mkdir -p "$repo/apps/shop"
+
+step "0. A developer commits a plaintext Secret: the pre-commit hook blocks it"
+show "gitsecure hooks install        # in a fresh GitOps repository"
+(cd "$repo" && gitsecure hooks install)
+cp "$here/secret.yaml" "$repo/apps/shop/secret.yaml"
+show "git add apps/shop/secret.yaml && git commit -m 'add shop credentials'"
+git -C "$repo" add apps/shop/secret.yaml
+if (cd "$repo" && git commit -q -m "add shop credentials"); then
+  echo "BUG: the hook let a plaintext Secret through" >&2
+  exit 1
+fi
+echo "(the commit was refused, exit code 1; the repository still has no commits)"
+if git -C "$repo" rev-parse -q --verify HEAD >/dev/null; then echo "BUG: a commit was created" >&2; exit 1; fi
+
 step "1. Generate a throwaway controller key pair (the sealed-secrets key Secret format)"
 show "gitsecure keys generate --namespace kube-system -w key.yaml --cert-out cert.pem"
 gitsecure keys generate --namespace kube-system -w "$work/key.yaml" --cert-out "$work/cert.pem"
@@ -53,4 +72,15 @@ show "but the cluster-wide one opens under any name:"
 sed 's/name: db-credentials/name: anything-else/' "$work/sealed-cluster-wide.yaml" \
   | gitsecure seal --recovery-unseal --recovery-private-key "$work/key.yaml" -o yaml | grep -E '^\s+name:' | head -1
 
-step "Done: the key, certificate and sealed files lived in a temporary directory, now removed."
+step "6. Commit the SealedSecret instead: the hook lets it through"
+git -C "$repo" rm -q --cached apps/shop/secret.yaml
+rm "$repo/apps/shop/secret.yaml"
+cp "$work/sealed-strict.yaml" "$repo/apps/shop/sealed-secret.yaml"
+show "git add apps/shop/sealed-secret.yaml && git commit -m 'add sealed shop credentials'"
+git -C "$repo" add apps/shop/sealed-secret.yaml
+(cd "$repo" && git commit -q -m "add sealed shop credentials")
+git -C "$repo" log --oneline
+show "gitsecure scan --history      # the whole history is clean too"
+(cd "$repo" && gitsecure scan --history)
+
+step "Done: the key, certificate, sealed files and demo repository lived in a temporary directory, now removed."
