@@ -1,0 +1,46 @@
+"""RE2 over bytes, the one place that knows how gitsecure drives google-re2.
+
+Patterns are compiled from bytes (``rule.regex.encode()``), so positions are byte
+offsets and input never needs decoding; RE2's UTF-8 mode still gives ``(?i)``,
+``\\b``, ``\\w`` and classes their ASCII meaning, and invalid UTF-8 input simply
+fails to match multi-byte classes instead of raising.
+
+:func:`match_spans` calls the binding's ``RE2.Match`` directly: the public
+``finditer`` builds a generator and a match object per call, which costs more
+than the search itself on the short windows the engine scans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import re2
+
+Spans = tuple[tuple[int, int], ...]
+"""(start, end) of the whole match, then of each group; (-1, -1) for a group that did not take part."""
+
+_NO_MATCH = (-1, -1)
+_UNANCHORED: Any = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+
+
+def compile_bytes(pattern: str) -> Any:
+    """An RE2 pattern over bytes; raises ``re2.error`` when ``pattern`` is not valid RE2."""
+    return re2.compile(pattern.encode())
+
+
+def match_spans(pattern: Any, data: bytes, pos: int, endpos: int) -> Iterator[Spans]:
+    """Every non-overlapping match of ``pattern`` in ``data[pos:endpos]`` (with the text around as context)."""
+    binding = getattr(pattern, "_regexp", None)
+    if binding is None or _UNANCHORED is None:  # pragma: no cover (another google-re2 layout)
+        for match in pattern.finditer(data, pos, endpos):
+            yield tuple(match.span(group) for group in range(pattern.groups + 1))
+        return
+    while pos <= endpos:
+        spans = binding.Match(_UNANCHORED, data, pos, endpos)
+        start, end = spans[0]
+        if (start, end) == _NO_MATCH:
+            return
+        yield tuple(spans)
+        # An empty match must still move on, as re.finditer does.
+        pos = end if end > start else end + 1
