@@ -26,6 +26,9 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "seal": Command("gitsecure.cli.seal_cmd", "seal Kubernetes Secrets into SealedSecrets (a drop-in for kubeseal)"),
     "keys": Command("gitsecure.cli.keys_cmd", "generate controller sealing keys and print their certificates"),
+    "scan": Command("gitsecure.cli.scan_cmd", "find secrets in files, staged changes, history or stdin"),
+    "baseline": Command("gitsecure.cli.baseline_cmd", "create, update and audit a detect-secrets .secrets.baseline"),
+    "hooks": Command("gitsecure.cli.hooks_cmd", "install gitsecure's pre-commit and pre-push git hooks"),
 }
 
 USAGE = """usage: gitsecure [-v | -q] [--version] COMMAND [ARGS...]
