@@ -1,0 +1,49 @@
+"""The hook path stays light: no kubernetes, boto3, hvac, sigstore or kopf after a real scan."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.gitrepo import GitRepo
+
+PROBE = """\
+import sys
+from gitsecure.cli.main import main
+try:
+    rc = main(sys.argv[1:])
+except SystemExit as exit:
+    rc = exit.code or 0
+roots = ("kubernetes", "boto3", "botocore", "hvac", "sigstore", "kopf", "rich", "jsonschema")
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in roots)
+print("PROBE", rc, heavy)
+"""
+
+
+def test_scan_paths_import_nothing_heavy(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    repo = GitRepo(tmp_path / "work", home=home)
+    repo.write("app/settings.py", "DEBUG = True\n")
+    repo.commit("initial")
+    # A staged change with a finding, so the whole pipeline (rules, reports) runs.
+    repo.write("app/settings.py", "DEBUG = True\nAWS_ACCESS_KEY_ID = 'AKIAZ7Q3RXW5KJ4M2VTN'\n")
+    repo.write("deploy/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {pw: hunter2hunter2}\n")
+    repo.git("add", "-A")
+    for args, expected in (
+        (["scan", "--staged"], 1),
+        (["scan", "."], 1),
+        (["scan", "--history"], 0),
+        (["scan", "--help"], 0),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", PROBE, *args],
+            cwd=repo.path,
+            env=repo.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        probe = [line for line in proc.stdout.splitlines() if line.startswith("PROBE")]
+        assert probe == [f"PROBE {expected} []"], (args, proc.stdout[-2000:], proc.stderr[-2000:])
