@@ -29,7 +29,9 @@ def test_scan_paths_import_nothing_heavy(tmp_path: Path) -> None:
     repo.commit("initial")
     # A staged change with a finding, so the whole pipeline (rules, reports) runs.
     repo.write("app/settings.py", "DEBUG = True\nAWS_ACCESS_KEY_ID = 'AKIAZ7Q3RXW5KJ4M2VTN'\n")
-    repo.write("deploy/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {pw: hunter2hunter2}\n")
+    repo.write(
+        "deploy/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {pw: hunter2hunter2}\n"
+    )
     repo.git("add", "-A")
     for args, expected in (
         (["scan", "--staged"], 1),
