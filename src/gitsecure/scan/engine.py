@@ -332,7 +332,7 @@ def _secret_span(match: Spans, group: int, groups: int) -> tuple[int, int]:
 
 
 def _dedup(hits: list[_Hit], compiled: Sequence[_CompiledRule]) -> list[_Hit]:
-    """Drop exact repeats and generic hits overlapping a specific hit."""
+    """Drop exact repeats, generic hits overlapping a specific hit, and a second generic hit on one value."""
     seen: set[tuple[int, int, int, bytes]] = set()
     unique: list[_Hit] = []
     for hit in hits:
@@ -341,11 +341,11 @@ def _dedup(hits: list[_Hit], compiled: Sequence[_CompiledRule]) -> list[_Hit]:
             seen.add(key)
             unique.append(hit)
     specific = sorted((hit.start, hit.end) for hit in unique if not compiled[hit.rule].generic)
-    if not specific:
-        return unique
     starts = [start for start, _ in specific]
     # The longest specific span bounds how far back an overlapping one can start.
-    widest = max(end - start for start, end in specific)
+    widest = max((end - start for start, end in specific), default=0)
+    # Two generic rules on the same value (a password that is also high-entropy) report it once.
+    generic_spans: set[tuple[int, int]] = set()
     kept = []
     for hit in unique:
         if compiled[hit.rule].generic:
@@ -353,6 +353,9 @@ def _dedup(hits: list[_Hit], compiled: Sequence[_CompiledRule]) -> list[_Hit]:
             hi = bisect.bisect_left(starts, max(hit.end, hit.start + 1))
             if any(specific[i][1] > hit.start or specific[i] == (hit.start, hit.end) for i in range(lo, hi)):
                 continue
+            if (hit.start, hit.end) in generic_spans:
+                continue
+            generic_spans.add((hit.start, hit.end))
         kept.append(hit)
     return kept
 

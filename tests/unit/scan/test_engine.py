@@ -63,6 +63,17 @@ def test_generic_finding_overlapping_a_specific_one_is_dropped() -> None:
     assert [f.rule_id for f in findings] == ["github-pat"]
 
 
+def test_two_generic_rules_on_one_value_report_it_once() -> None:
+    second = Rule(
+        "generic-password", "Generic password", r"(?i)password\s*[:=]\s*([\w=+/]{10,})", keywords=("password",)
+    )
+    findings = scan("password: Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5\n", rules=(RULES[2], second))
+    assert [f.rule_id for f in findings] == ["generic-api-key"]
+    # Different values on one line are still two findings.
+    findings = scan("password: Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5 password=Q2hhbmdlZFZhbHVlMTIz\n", rules=(RULES[2], second))
+    assert len(findings) == 2
+
+
 def test_generic_rule_needs_entropy_strictly_above_threshold() -> None:
     assert scan("password = 'aaaaaaaaaaaa'\n") == []
     assert [f.secret for f in scan("password = 'Zx81kLmQ0pWb7Rt'\n")] == ["Zx81kLmQ0pWb7Rt"]

@@ -66,6 +66,8 @@ _NOT_SECRET_VALUES = (
     # Letters only (words, booleans, null) and paths / key-file names.
     _LEAD + r"[A-Za-z]+" + _TAIL,
     _LEAD + r"(?:\.{0,2}/|~/)[\w.\-/]+" + _TAIL,
+    # Label and annotation keys, image and host paths: example.com/name, registry.io/org/app.
+    _LEAD + r"[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}/[a-z0-9.\-/_]+" + _TAIL,
     r"(?i)"
     + _LEAD
     + r"[\w.\-/]+\.(?:pem|key|crt|cer|p12|pfx|json|ya?ml|txt|env|pub|jks|keystore|der|properties|conf|cfg|ini|toml|xml|js|ts|py|rb|go|java)"
@@ -140,6 +142,7 @@ RULES: tuple[Rule, ...] = (
             "auth_provider_x509_cert_url: https://www.googleapis.com/oauth2/v1/certs",
             "secret_file: /etc/app/secrets/service-account.json",
             "api_version: 2024.01.15-beta.3",
+            'KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"',
             "enable_auth: false",
             "authorizationEndpointUrlForTheProvider: yes",
             'api_key = "kp2VlhyKwakdexample9cWLhOrSUfjm"',
