@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitsecure.cli.options import ArgumentParser, apply_environment
-from gitsecure.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from gitsecure.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 
 if TYPE_CHECKING:
     from gitsecure.scan.engine import Engine
@@ -184,6 +184,10 @@ def scan_files(
     from gitsecure.scan.sources.worktree import scan_paths  # noqa: PLC0415
 
     here = (cwd or Path.cwd()).resolve()
+    # A path named on the command line that does not exist is a mistake, not a clean scan.
+    missing = [p for p in paths if not os.path.lexists(here / p)]
+    if missing:
+        raise InputError(f"no such file or directory: {missing[0]}", hint="check the PATH arguments")
     root = scan_root(here)
     engine, settings, rules = load_engine(root, config=config, max_file_size=max_file_size)
     scanner = CountingScanner(engine)

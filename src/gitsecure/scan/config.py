@@ -63,11 +63,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import re2
-
 from gitsecure.errors import InputError
 from gitsecure.scan.checksums import CHECKSUMS
 from gitsecure.scan.gitleaks_toml import GitleaksConfig, load_gitleaks
+from gitsecure.scan.regex import group_count, regex_error
 from gitsecure.scan.rule import Rule
 from gitsecure.scan.settings import DEFAULT_MAX_FILE_SIZE, ScanSettings
 
@@ -291,10 +290,9 @@ def _size(document: Mapping[str, Any], source: str) -> int:
 
 
 def _check_regex(pattern: str, source: str, where: str) -> None:
-    try:
-        re2.compile(pattern.encode())
-    except re2.error as exc:
-        raise InputError(f"{source}: {where}: invalid RE2 regex {pattern!r}: {exc}") from None
+    reason = regex_error(pattern)
+    if reason is not None:
+        raise InputError(f"{source}: {where}: invalid RE2 regex {pattern!r}: {reason}")
 
 
 def _regexes(table: Mapping[str, Any], key: str, source: str, prefix: str) -> tuple[str, ...]:
@@ -342,7 +340,7 @@ def _rule(table: Mapping[str, Any], source: str, index: int) -> Rule:
     if "validator" in fields and fields["validator"] not in CHECKSUMS:
         raise InputError(f"{source}: {where}.validator: unknown, expected one of {', '.join(sorted(CHECKSUMS))}")
     group = table.get("secret_group", 0)
-    groups = re2.compile(regex.encode()).groups if regex else 0
+    groups = group_count(regex) if regex else 0
     if not isinstance(group, int) or isinstance(group, bool) or not 0 <= group <= groups:
         raise InputError(f"{source}: {where}.secret_group: expected an integer from 0 to {groups}")
     entropy = table.get("entropy", 0.0)

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import re2
-
 from gitsecure.errors import InputError
+from gitsecure.scan.regex import group_count, regex_error
 from gitsecure.scan.rule import AllowTarget, Rule
 from gitsecure.scan.settings import Allowlist
 
@@ -108,7 +107,7 @@ def parse_gitleaks(
         group = table.get("secretGroup", 0)
         if not isinstance(group, int) or isinstance(group, bool) or group < 0:
             raise InputError(f"{source}: {where}.secretGroup: expected a non-negative integer")
-        groups = re2.compile(regex.encode()).groups if regex else 0
+        groups = group_count(regex) if regex else 0
         if group > groups:
             raise InputError(f"{source}: {where}.secretGroup: the regex has only {groups} groups")
         entropy = table.get("entropy", 0.0)
@@ -170,10 +169,9 @@ def _allowlist(table: Mapping[str, Any], where: str, source: str, targets: tuple
 
 
 def _check_regex(pattern: str, source: str, where: str) -> None:
-    try:
-        re2.compile(pattern.encode())
-    except re2.error as exc:
-        raise InputError(f"{source}: {where}: invalid RE2 regex: {exc}") from None
+    reason = regex_error(pattern)
+    if reason is not None:
+        raise InputError(f"{source}: {where}: invalid RE2 regex: {reason}")
 
 
 def _as_table(value: Any, where: str, source: str) -> Mapping[str, Any]:

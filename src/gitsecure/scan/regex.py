@@ -22,11 +22,30 @@ Spans = tuple[tuple[int, int], ...]
 
 _NO_MATCH = (-1, -1)
 _UNANCHORED: Any = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+# RE2 otherwise writes its own multi-line parse errors to stderr, next to our one-line error.
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False
 
 
 def compile_bytes(pattern: str) -> Any:
     """An RE2 pattern over bytes; raises ``re2.error`` when ``pattern`` is not valid RE2."""
-    return re2.compile(pattern.encode())
+    return re2.compile(pattern.encode(), _OPTIONS)
+
+
+def regex_error(pattern: str) -> str | None:
+    """Why ``pattern`` is not valid RE2 (one line, for a configuration error), or None when it is."""
+    try:
+        compile_bytes(pattern)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "invalid"
+        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        return " ".join(text.split())
+    return None
+
+
+def group_count(pattern: str) -> int:
+    """The number of capture groups of a valid RE2 ``pattern``."""
+    return int(compile_bytes(pattern).groups)
 
 
 def match_spans(pattern: Any, data: bytes, pos: int, endpos: int) -> Iterator[Spans]:

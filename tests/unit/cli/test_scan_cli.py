@@ -172,10 +172,26 @@ def test_exit_zero(cli: Cli, tmp_path: Path) -> None:
         (("scan", "--baseline", "missing.json"), "cannot read baseline"),
         (("baseline", "audit", "--baseline", "missing.json"), "cannot read baseline"),
         (("baseline", "frobnicate"), "invalid choice"),
+        (("scan", "no-such-dir"), "no such file or directory: no-such-dir"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(cli: Cli, args: tuple[str, ...], message: str) -> None:
     one_error(cli(*args), message)
+
+
+def test_invalid_config_regex_is_one_line_without_re2_logging(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # A subprocess: RE2 logs from C++ straight to file descriptor 2, which capsys cannot see.
+    write(tmp_path / ".gitsecure.toml", '[allowlist]\npaths = ["(["]\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "gitsecure", "scan"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"error: {tmp_path / '.gitsecure.toml'}: allowlist.paths: invalid RE2 regex '([': missing ]: ["
+    ]
 
 
 def test_invalid_baseline_is_exit_2(cli: Cli, tmp_path: Path) -> None:
