@@ -42,12 +42,27 @@ def test_rule_set_size_and_every_rule_has_examples() -> None:
     assert missing == []
 
 
+# Where an example sits in a file must not matter: alone, at the end of a line (LF, CRLF),
+# and between other lines (the line number then says the right line was reported).
+PLACEMENTS = {
+    "alone": ("", ""),
+    "newline": ("", "\n"),
+    "crlf": ("", "\r\n"),
+    "between lines": ("# first line\nx = 1\n", "\ny = 2\n"),
+}
+
+
+@pytest.mark.parametrize("placement", sorted(PLACEMENTS))
 @pytest.mark.parametrize("rule_id", sorted(RULES))
-def test_examples_are_found(rule_id: str) -> None:
+def test_examples_are_found(rule_id: str, placement: str) -> None:
     rule = RULES[rule_id]
+    before, after = PLACEMENTS[placement]
     for example in rule.examples:
-        found = engine(rule_id).scan(Fragment(example.encode(), _path(rule)))
-        assert [f.rule_id for f in found if f.rule_id == rule_id], f"{rule_id} missed example {example!r}"
+        found = engine(rule_id).scan(Fragment((before + example + after).encode(), _path(rule)))
+        lines = {f.line for f in found if f.rule_id == rule_id}
+        assert lines, f"{rule_id} missed example {example!r} ({placement})"
+        first = before.count("\n") + 1
+        assert first <= min(lines) <= first + example.count("\n"), (rule_id, example, placement, lines)
 
 
 @pytest.mark.parametrize("rule_id", sorted(RULES))

@@ -12,9 +12,11 @@ import pytest
 import re2
 
 from gitsecure.scan.rule import Rule
-from gitsecure.scan.rules import cloud, database, generic, keys, vcs
+from gitsecure.scan.rules import ci, cloud, database, generic, hosting, keys, registries, vcs
 
-RULES: tuple[Rule, ...] = cloud.RULES + vcs.RULES + keys.RULES + database.RULES + generic.RULES
+RULES: tuple[Rule, ...] = (
+    cloud.RULES + hosting.RULES + vcs.RULES + ci.RULES + registries.RULES + keys.RULES + database.RULES + generic.RULES
+)
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 

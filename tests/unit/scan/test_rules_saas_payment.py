@@ -13,9 +13,11 @@ import pytest
 import re2
 
 from gitsecure.scan.rule import Rule
-from gitsecure.scan.rules import ai, messaging, payment, saas
+from gitsecure.scan.rules import ai, messaging, notifications, observability, payment, platforms, productivity
 
-RULES: tuple[Rule, ...] = payment.RULES + messaging.RULES + saas.RULES + ai.RULES
+MESSAGING: tuple[Rule, ...] = messaging.RULES + notifications.RULES
+SAAS: tuple[Rule, ...] = observability.RULES + productivity.RULES + platforms.RULES
+RULES: tuple[Rule, ...] = payment.RULES + MESSAGING + SAAS + ai.RULES
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -59,7 +61,7 @@ def test_ids_are_unique_and_enough() -> None:
     ids = [rule.id for rule in RULES]
     assert len(ids) == len(set(ids))
     assert len(RULES) >= 95
-    assert min(len(payment.RULES), len(messaging.RULES), len(saas.RULES), len(ai.RULES)) >= 18
+    assert min(len(payment.RULES), len(MESSAGING), len(SAAS), len(ai.RULES)) >= 18
 
 
 @pytest.mark.parametrize(

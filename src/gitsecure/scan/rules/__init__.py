@@ -12,7 +12,24 @@ import importlib
 
 from gitsecure.scan.rule import Rule
 
-_FAMILIES = ("cloud", "vcs", "keys", "database", "payment", "messaging", "saas", "ai", "generic")
+# patterns.py is not a family: it holds the regex helpers the tables share.
+_FAMILIES = (
+    "cloud",
+    "hosting",
+    "vcs",
+    "ci",
+    "registries",
+    "keys",
+    "database",
+    "payment",
+    "messaging",
+    "notifications",
+    "observability",
+    "productivity",
+    "platforms",
+    "ai",
+    "generic",
+)
 
 
 @functools.cache

@@ -8,16 +8,9 @@ in the cloud rules, not here.
 from __future__ import annotations
 
 from gitsecure.scan.rule import Rule
+from gitsecure.scan.rules.patterns import END_LINE, assigned
 
-_ASSIGN = r"[\w.\-]{0,8})[\s'\"]{0,3}(?:=>|:=|[:=])[\s'\"]{0,5}"
-# End of a token whose alphabet includes ``-``: ``\b`` cannot tell ``abc-`` from ``abc-def``.
-_END = r"(?:[^\w\-]|(?m:$))"
 _KEY = r"(?:api[_.\-]?)?(?:key|token|secret)"
-
-
-def _assigned(provider: str, key: str, value: str) -> str:
-    """``provider`` then ``key`` in one identifier (case-insensitive), an assignment, then ``(value)``."""
-    return rf"(?i:{provider}[\w.\-]{{0,30}}?{key}{_ASSIGN}({value})"
 
 
 _OPENAI_HINT = "Revoke the key at platform.openai.com (API keys, or Admin keys) and create a new one."
@@ -26,7 +19,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="openai-project-key",
         description="OpenAI project API key",
-        regex=r"\b(sk-proj-[A-Za-z0-9_\-]{40,250})" + _END,
+        regex=r"\b(sk-proj-[A-Za-z0-9_\-]{40,250})" + END_LINE,
         keywords=("sk-proj-",),
         entropy=3.5,
         secret_type="OpenAI Token",
@@ -45,7 +38,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="openai-service-account-key",
         description="OpenAI service account API key",
-        regex=r"\b(sk-svcacct-[A-Za-z0-9_\-]{40,250})" + _END,
+        regex=r"\b(sk-svcacct-[A-Za-z0-9_\-]{40,250})" + END_LINE,
         keywords=("sk-svcacct-",),
         entropy=3.5,
         secret_type="OpenAI Token",
@@ -63,7 +56,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="openai-admin-key",
         description="OpenAI admin API key",
-        regex=r"\b(sk-admin-[A-Za-z0-9_\-]{40,250})" + _END,
+        regex=r"\b(sk-admin-[A-Za-z0-9_\-]{40,250})" + END_LINE,
         keywords=("sk-admin-",),
         entropy=3.5,
         secret_type="OpenAI Token",
@@ -99,7 +92,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="anthropic-api-key",
         description="Anthropic API key",
-        regex=r"\b(sk-ant-api03-[A-Za-z0-9_\-]{93}AA)" + _END,
+        regex=r"\b(sk-ant-api03-[A-Za-z0-9_\-]{93}AA)" + END_LINE,
         keywords=("sk-ant-api",),
         entropy=3.5,
         hint="Delete the key in the Claude Console (Settings > API keys) and create a new one.",
@@ -116,7 +109,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="anthropic-admin-key",
         description="Anthropic Admin API key",
-        regex=r"\b(sk-ant-admin01-[A-Za-z0-9_\-]{93}AA)" + _END,
+        regex=r"\b(sk-ant-admin01-[A-Za-z0-9_\-]{93}AA)" + END_LINE,
         keywords=("sk-ant-admin",),
         entropy=3.5,
         hint="Delete the admin key in the Claude Console (Settings > Admin keys) and create a new one.",
@@ -168,7 +161,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="cohere-api-key",
         description="Cohere API key",
-        regex=_assigned(r"(?:cohere|\bco)", _KEY, r"[A-Za-z0-9]{40}") + r"\b",
+        regex=assigned(r"(?:cohere|\bco)", _KEY, r"[A-Za-z0-9]{40}") + r"\b",
         keywords=("cohere", "co_api_key"),
         entropy=3.5,
         hint="Delete the key in the Cohere dashboard (API keys) and create a new one.",
@@ -236,7 +229,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="mistral-api-key",
         description="Mistral AI API key",
-        regex=_assigned("mistral", _KEY, r"[A-Za-z0-9]{32}") + r"\b",
+        regex=assigned("mistral", _KEY, r"[A-Za-z0-9]{32}") + r"\b",
         keywords=("mistral",),
         entropy=3.5,
         hint="Delete the key in Mistral La Plateforme (API Keys) and create a new one.",
@@ -288,7 +281,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="together-api-key",
         description="Together AI API key",
-        regex=_assigned(r"together(?:[_.\-]?ai)?", _KEY, r"tgp_v1_[A-Za-z0-9_\-]{40,50}|[a-f0-9]{64}") + _END,
+        regex=assigned(r"together(?:[_.\-]?ai)?", _KEY, r"tgp_v1_[A-Za-z0-9_\-]{40,50}|[a-f0-9]{64}") + END_LINE,
         keywords=("together",),
         entropy=3.5,
         hint="Delete the key in the Together AI dashboard (Settings > API Keys) and create a new one.",
@@ -375,7 +368,7 @@ RULES: tuple[Rule, ...] = (
         description="Weights & Biases API key",
         regex=(
             r"(?:"
-            + _assigned(r"(?:wandb|weights[_.\-]?and[_.\-]?biases)", r"(?:api[_.\-]?)?key", r"[a-f0-9]{40}")
+            + assigned(r"(?:wandb|weights[_.\-]?and[_.\-]?biases)", r"(?:api[_.\-]?)?key", r"[a-f0-9]{40}")
             + r"|\bwandb\s+login\s+(?:--relogin\s+)?([a-f0-9]{40}))\b"
         ),
         keywords=("wandb", "weights_and_biases", "weightsandbiases"),
@@ -411,7 +404,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="assemblyai-api-key",
         description="AssemblyAI API key",
-        regex=_assigned(r"assembly[_.\-]?ai", _KEY, r"[a-f0-9]{32}") + r"\b",
+        regex=assigned(r"assembly[_.\-]?ai", _KEY, r"[a-f0-9]{32}") + r"\b",
         keywords=("assemblyai", "assembly_ai", "assembly-ai"),
         entropy=3.0,
         hint="Reset the key in the AssemblyAI dashboard (API Keys).",
@@ -428,7 +421,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="deepgram-api-key",
         description="Deepgram API key",
-        regex=_assigned("deepgram", _KEY, r"[a-f0-9]{40}") + r"\b",
+        regex=assigned("deepgram", _KEY, r"[a-f0-9]{40}") + r"\b",
         keywords=("deepgram",),
         entropy=3.0,
         hint="Delete the key in the Deepgram console (API Keys) and create a new one.",

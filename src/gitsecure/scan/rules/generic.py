@@ -54,15 +54,21 @@ _NOT_SECRET_NAMES = (
     r"(?i)auth[_.\-]?(?:type|method|mode|url|uri|endpoint|provider|domain|scheme|header|flow|strategy|server|path|realm|enabled|required|plugin)|author\b|author[_.\-]|authority|authorization[_.\-]?(?:url|endpoint|code)",
     r"(?i)api[_.\-]?(?:version|url|uri|endpoint|base|host|path|group|server|gateway|name|docs?|spec|prefix|root|domain|port|timeout)",
     r"(?i)(?:sha(?:1|256|384|512)?|checksum|digest|hash|integrity|etag|fingerprint|nonce|uuid|guid|commit|revision)[\w.\-]{0,20}[\"'\]]{0,2}\s{0,5}(?::=|=>|=|:)",
-    r"(?i)(?:by|com|sur|over|under|tres)pass\b",
+    r"(?i)(?:by|com|sur|over|under|tres|get)pass\b",
 )
 _NOT_SECRET_VALUES = (
     # Dotted code references: process.env.API_KEY, config.secretKey, a.b.c.
-    _LEAD + r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+" + _TAIL,
+    _LEAD + r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\.?" + _TAIL,
     # Identifiers: camelCase, PascalCase, snake/kebab words without digits, CONSTANTS.
     _LEAD + r"[a-z]+(?:[A-Z][a-z0-9]+)+" + _TAIL,
     _LEAD + r"(?:[A-Z][a-z]+){2,}" + _TAIL,
-    _LEAD + r"[A-Za-z]+(?:[_\-][A-Za-z]+)+" + _TAIL,
+    # Type names with acronyms and versions: V1JSONSchemaProps, V1DownwardAPIVolumeSource.
+    _LEAD + r"(?:[A-Z0-9]{0,6}[A-Z][a-z]{2,}){2,}[A-Z0-9]{0,6}" + _TAIL,
+    _LEAD + r"_*[A-Za-z]+(?:[_\-]+[A-Za-z]+)+" + _TAIL,
+    _LEAD + r"_+[A-Za-z]+" + _TAIL,
+    # snake_case and UPPER_SNAKE identifiers with digits: open_apiv3_schema, PKCS8_PRIV_KEY.
+    _LEAD + r"_*[a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)+" + _TAIL,
+    _LEAD + r"_*[A-Z][A-Z0-9]*(?:_[A-Z][A-Z0-9]*)+" + _TAIL,
     # Letters only (words, booleans, null) and paths / key-file names.
     _LEAD + r"[A-Za-z]+" + _TAIL,
     _LEAD + r"(?:\.{0,2}/|~/)[\w.\-/]+" + _TAIL,
@@ -109,7 +115,7 @@ RULES: tuple[Rule, ...] = (
         description="Generic secret (high-entropy value assigned to a key/secret/token name)",
         regex=(
             r"(?i)\b[\w.\-]{0,40}?(?:key|secret|token|passw(?:or)?d|passwd|pwd|credential|auth|api)[\w.\-]{0,40}?"
-            r"[\"'\]]{0,2}\s{0,5}(?::=|=>|=|:|\|\|=)\s{0,5}[\"'`]?([A-Za-z0-9+/_.=~\-]{16,256})(?:[\"'`\s;,)\]}<&\\]|$)"
+            r"[\"'\]]{0,2}[ \t]{0,5}(?::=|=>|=|:|\|\|=)[ \t]{0,5}[\"'`]?([A-Za-z0-9+/_.=~\-]{16,256})(?:[\"'`\s;,)\]}<&\\]|$)"
         ),
         keywords=("key", "secret", "token", "passw", "pwd", "credential", "auth", "api"),
         entropy=3.5,
@@ -143,6 +149,11 @@ RULES: tuple[Rule, ...] = (
             "secret_file: /etc/app/secrets/service-account.json",
             "api_version: 2024.01.15-beta.3",
             'KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"',
+            "        self.key = '_threading_local._localimpl.' + str(id(self))",
+            "        'open_apiv3_schema': 'V1JSONSchemaProps'",
+            "            self.open_apiv3_schema = open_apiv3_schema",
+            "PKCS8_PRIV_KEY_INFO = pkcs8_priv_key_info_st",
+            "        :type downward_api: V1DownwardAPIVolumeSource",
             "enable_auth: false",
             "authorizationEndpointUrlForTheProvider: yes",
             'api_key = "kp2VlhyKwakdexample9cWLhOrSUfjm"',
@@ -153,7 +164,7 @@ RULES: tuple[Rule, ...] = (
         description="Generic password (literal value assigned to a password name)",
         regex=(
             r"(?i)\b[\w.\-]{0,30}?(?:passw(?:or)?d|passwd|pwd|passphrase|pass\b)[\w.\-]{0,20}?"
-            r"[\"'\]]{0,2}\s{0,5}(?::=|=>|=|:)\s{0,5}"
+            r"[\"'\]]{0,2}[ \t]{0,5}(?::=|=>|=|:)[ \t]{0,5}"
             r"(?:[\"'`]([^\s\"'`$<>{}]{6,128})[\"'`]|([^\s\"'`$<>{}()\[\]#;,]{6,128})(?:\s|$))"
         ),
         keywords=("passw", "pwd", "pass"),
@@ -183,6 +194,9 @@ RULES: tuple[Rule, ...] = (
             "bypass: enabled-for-ci",
             "password_min_length: 12",
             "password: required",
+            "        getpass.getpass = _getpass",
+            "class ShrinkPass:\n    function: Any",
+            "password = _secret_from_vault",
         ),
     ),
 )

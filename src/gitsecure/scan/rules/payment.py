@@ -10,18 +10,7 @@ team can disable them without losing live-key detection.
 from __future__ import annotations
 
 from gitsecure.scan.rule import Rule
-
-# A key name, an assignment operator and optional quotes between a provider word and the value:
-# ``STRIPE_KEY=``, ``"plaid_secret": "``, ``paypalClientSecret: '``, ``key := "``.
-_ASSIGN = r"[\w.\-]{0,8})[\s'\"]{0,3}(?:=>|:=|[:=])[\s'\"]{0,5}"
-# End of a token whose alphabet includes ``-``: ``\b`` cannot tell ``abc-`` from ``abc-def``.
-_END = r"(?:[^\w\-]|(?m:$))"
-
-
-def _assigned(provider: str, key: str, value: str) -> str:
-    """``provider`` then ``key`` in one identifier (case-insensitive), an assignment, then ``(value)``."""
-    return rf"(?i:{provider}[\w.\-]{{0,30}}?{key}{_ASSIGN}({value})"
-
+from gitsecure.scan.rules.patterns import END_LINE, assigned
 
 _STRIPE_HINT = "Roll the key in the Stripe Dashboard (Developers > API keys) and load it from a secret store."
 
@@ -111,7 +100,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="square-access-token",
         description="Square production access token",
-        regex=r"\b(EAAA[A-Za-z0-9_\-]{60})" + _END,
+        regex=r"\b(EAAA[A-Za-z0-9_\-]{60})" + END_LINE,
         keywords=("eaaa",),
         entropy=3.5,
         hint="Revoke the token in the Square Developer Dashboard (Credentials) or with the OAuth RevokeToken API.",
@@ -129,7 +118,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="square-legacy-access-token",
         description="Square legacy personal access token",
-        regex=r"\b(sq0atp-[0-9A-Za-z_\-]{22})" + _END,
+        regex=r"\b(sq0atp-[0-9A-Za-z_\-]{22})" + END_LINE,
         keywords=("sq0atp-",),
         entropy=3.0,
         hint="Replace the token in the Square Developer Dashboard and revoke the old one.",
@@ -146,7 +135,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="square-oauth-secret",
         description="Square OAuth application secret",
-        regex=r"\b(sq0csp-[0-9A-Za-z_\-]{43})" + _END,
+        regex=r"\b(sq0csp-[0-9A-Za-z_\-]{43})" + END_LINE,
         keywords=("sq0csp-",),
         entropy=3.5,
         secret_type="Square OAuth Secret",
@@ -267,7 +256,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="razorpay-key-secret",
         description="Razorpay API key secret",
-        regex=_assigned("razorpay", r"(?:key[_.\-]?)?secret", r"[A-Za-z0-9]{24}") + r"\b",
+        regex=assigned("razorpay", r"(?:key[_.\-]?)?secret", r"[A-Za-z0-9]{24}") + r"\b",
         keywords=("razorpay",),
         entropy=3.5,
         hint="Regenerate the API key in the Razorpay Dashboard (Account & Settings > API keys).",
@@ -319,7 +308,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="coinbase-api-secret",
         description="Coinbase API secret or access token",
-        regex=_assigned("coinbase", r"(?:secret|token|private[_.\-]?key)", r"[A-Za-z0-9+/_\-]{32,88}={0,2}") + _END,
+        regex=assigned("coinbase", r"(?:secret|token|private[_.\-]?key)", r"[A-Za-z0-9+/_\-]{32,88}={0,2}") + END_LINE,
         keywords=("coinbase",),
         entropy=3.5,
         hint="Delete the API key in Coinbase (Settings > API or the Developer Platform portal) and create a new one.",
@@ -354,7 +343,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="plaid-secret",
         description="Plaid API secret",
-        regex=_assigned("plaid", r"secret", r"[0-9a-f]{30}") + r"\b",
+        regex=assigned("plaid", r"secret", r"[0-9a-f]{30}") + r"\b",
         keywords=("plaid",),
         entropy=3.0,
         hint="Rotate the secret in the Plaid Dashboard (Team Settings > Keys).",
@@ -389,7 +378,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="gocardless-access-token",
         description="GoCardless live access token",
-        regex=r"(?i:gocardless).{0,60}?\b(live_[A-Za-z0-9_\-]{40})" + _END,
+        regex=r"(?i:gocardless).{0,60}?\b(live_[A-Za-z0-9_\-]{40})" + END_LINE,
         keywords=("gocardless",),
         entropy=3.5,
         hint="Revoke the access token in the GoCardless Dashboard (Developers > Access tokens) and create a new one.",
@@ -408,7 +397,7 @@ RULES: tuple[Rule, ...] = (
         description="Checkout.com live secret API key",
         regex=(
             r"(?i:checkout|cko).{0,60}?\b(sk_[a-z0-9]{26}[a-z0-9*#$=]"
-            r"|sk_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})" + _END
+            r"|sk_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})" + END_LINE
         ),
         keywords=("checkout", "cko"),
         entropy=3.0,
@@ -444,7 +433,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="paypal-client-secret",
         description="PayPal REST API client secret",
-        regex=_assigned("paypal", r"(?:client[_.\-]?)?secret", r"E[A-Za-z0-9_\-]{79}") + _END,
+        regex=assigned("paypal", r"(?:client[_.\-]?)?secret", r"E[A-Za-z0-9_\-]{79}") + END_LINE,
         keywords=("paypal",),
         entropy=3.5,
         hint="Generate a new secret for the app in the PayPal Developer Dashboard and disable the old one.",
