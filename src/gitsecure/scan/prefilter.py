@@ -30,6 +30,7 @@ MULTILINE_BACK_LINES = 4
 MULTILINE_BACK_BYTES = 1024
 MULTILINE_FORWARD_BYTES = 16384
 CLUSTER_GAP = 512
+HIT_SLICE = 256 * 1024
 
 Window = tuple[int, int]
 
@@ -57,6 +58,7 @@ class KeywordIndex:
         self.always: tuple[int, ...] = tuple(always)
         """Rules that run on every fragment, over all of it."""
         self._keywords = list(index)
+        self._longest = max((len(keyword) for keyword in self._keywords), default=1)
         self._rules = [tuple(index[keyword]) for keyword in self._keywords]
         # The DFA form scans about 2.5x faster than the default NFA on source code (measured on 52 MB of
         # Python with gitleaks' 244 keywords: 0.13 s against 0.34 s) for a larger, still small, table.
@@ -67,19 +69,38 @@ class KeywordIndex:
         )
 
     def hits(self, lowered: bytes) -> dict[int, list[Window]]:
-        """Rule index -> the (start, end) spans of its keywords in ``lowered``, in automaton order."""
-        found: dict[int, list[Window]] = {}
+        """Rule index -> sorted, disjoint spans covering its keyword hits in ``lowered``.
+
+        Hits of one rule less than :data:`CLUSTER_GAP` apart are merged as they arrive
+        (:func:`windows` would merge them anyway), and the automaton runs over slices of
+        :data:`HIT_SLICE` bytes, so memory stays bounded on keyword-dense input (a run of
+        ``a`` matches a 20-``a`` keyword at every position) instead of holding one tuple
+        per hit for the whole fragment.
+        """
+        found: dict[int, list[list[int]]] = {}
         if self._automaton is None:
-            return found
+            return {}
         rules = self._rules
-        for keyword, start, end in self._automaton.find_matches_as_indexes(lowered, overlapping=True):
-            for rule_index in rules[keyword]:
-                spans = found.get(rule_index)
-                if spans is None:
-                    found[rule_index] = [(start, end)]
-                else:
-                    spans.append((start, end))
-        return found
+        find = self._automaton.find_matches_as_indexes
+        overlap = self._longest - 1
+        for base in range(0, len(lowered), HIT_SLICE):
+            # A keyword crossing the slice border is found in the longer slice; a hit seen
+            # twice lands inside the span it already extended.
+            piece = lowered[base : base + HIT_SLICE + overlap]
+            for keyword, start, end in find(piece, overlapping=True):
+                start, end = start + base, end + base
+                for rule_index in rules[keyword]:
+                    spans = found.get(rule_index)
+                    if spans is None:
+                        found[rule_index] = [[start, end]]
+                        continue
+                    last = spans[-1]
+                    if last[0] - CLUSTER_GAP <= start <= last[1] + CLUSTER_GAP:
+                        last[0] = min(last[0], start)
+                        last[1] = max(last[1], end)
+                    else:
+                        spans.append([start, end])
+        return {rule: sorted((start, end) for start, end in spans) for rule, spans in found.items()}
 
 
 def _back(data: bytes, pos: int, lines: int, cap: int) -> int:
@@ -95,10 +116,12 @@ def _back(data: bytes, pos: int, lines: int, cap: int) -> int:
 
 
 def _forward(data: bytes, pos: int, cap: int) -> int:
-    # End (exclusive, at its newline) of the line holding pos, never more than `cap` bytes on.
+    # End (exclusive) of the line holding pos, its newline included, never more than `cap` bytes on.
+    # The newline belongs in the window: a pattern that ends a token with `\s` or a delimiter
+    # class must be able to consume it, or a token at the end of a line would be missed.
     ceiling = min(len(data), pos + cap)
     newline = data.find(b"\n", pos, ceiling)
-    return ceiling if newline < 0 else newline
+    return ceiling if newline < 0 else newline + 1
 
 
 def windows(data: bytes, hits: Sequence[Window], *, multiline: bool) -> list[Window]:
