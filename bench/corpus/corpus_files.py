@@ -52,7 +52,7 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
         ("{", n),
         ('  "type": "service_account",', n),
         ('  "project_id": "billing-prod-3921",', n),
-        (f'  "private_key_id": "{tok.hex(40)}",', n),
+        (f'  "private_key_id": "{tok.hex(40)}",', F("cloud", "key ID: names the key, grants nothing")),
         (f'  "private_key": "{sa_private}\\n",', T("keys", None, "service account JSON private key")),
         ('  "client_email": "deployer@billing-prod-3921.iam.gserviceaccount.com",', n),
         ('  "client_id": "104829371642098347123",', n),
@@ -96,7 +96,7 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
         ("on:\n  push:\n    tags: ['v*']", n),
         ("jobs:\n  publish:\n    runs-on: ubuntu-latest\n    env:", n),
         ("      GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}", F("vcs", "GitHub Actions secret reference")),
-        (f"      RELEASE_BOT_TOKEN: {ghp}", T("vcs", "github-pat")),
+        (f"      RELEASE_BOT_TOKEN: {ghp}", T("vcs", "github-personal-access-token")),
         (f"      NPM_TOKEN: {npm}", T("vcs", "npm-access-token")),
         ("      PYPI_TOKEN: ${{ secrets.PYPI_API_TOKEN }}", F("vcs", "GitHub Actions secret reference")),
         ("    steps:\n      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11", n),
@@ -113,7 +113,7 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
         ("deploy:\n  stage: deploy\n  script:", n),
         (
             f"    - git push https://oauth2:{gho}@github.com/acme/site.git HEAD:main",
-            T("vcs", "github-oauth"),
+            T("vcs", "github-oauth-access-token"),
         ),
         (
             '    - curl -H "PRIVATE-TOKEN: $GITLAB_API_TOKEN" https://gitlab.example.com/api/v4/projects',
@@ -123,7 +123,7 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
     files["app/scripts/sync_repos.sh"] = [
         ("#!/bin/sh", n),
         ("set -eu", n),
-        (f"export GH_APP_INSTALLATION_TOKEN={ghs}", T("vcs", "github-app-token")),
+        (f"export GH_APP_INSTALLATION_TOKEN={ghs}", T("vcs", "github-server-to-server-token")),
         (f'export GITHUB_FINE_GRAINED="{fine}"', T("vcs", "github-fine-grained-pat")),
         ('export GITHUB_TOKEN="${GITHUB_TOKEN:?set GITHUB_TOKEN}"', F("vcs", "shell parameter expansion")),
         (f"# commit {tok.hex(40)} introduced the sync", F("vcs", "git commit id")),
@@ -155,12 +155,12 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
 
     # ---------------------------------------------------------------- keys
     files["infra/ssh/deploy_key"] = [
-        (pem("OPENSSH PRIVATE KEY", 1000), T("keys", "private-key")),
+        (pem("OPENSSH PRIVATE KEY", 1000), T("keys", "openssh-private-key")),
     ]
-    files["infra/tls/server.key"] = [(pem("RSA PRIVATE KEY", 1190), T("keys", "private-key"))]
-    files["infra/tls/ec.pem"] = [(pem("EC PRIVATE KEY", 121), T("keys", "private-key"))]
+    files["infra/tls/server.key"] = [(pem("RSA PRIVATE KEY", 1190), T("keys", "private-key-rsa"))]
+    files["infra/tls/ec.pem"] = [(pem("EC PRIVATE KEY", 121), T("keys", "private-key-ec"))]
     files["infra/gpg/release-signing.asc"] = [
-        ("-----BEGIN PGP PRIVATE KEY BLOCK-----\n", T("keys", "private-key")),
+        ("-----BEGIN PGP PRIVATE KEY BLOCK-----\n", T("keys", "pgp-private-key-block")),
         ("\n".join(tok.pem_body(1500)) + "\n=" + tok.b64(3)[:4] + "\n-----END PGP PRIVATE KEY BLOCK-----", n),
     ]
     files["infra/tls/server.crt"] = [
@@ -190,9 +190,12 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
     pg, my, mongo, rds = tok.password(), tok.password(20), tok.password(16), tok.password(24)
     files["app/.env"] = [
         ("# local overrides: never commit (but someone did)", n),
-        (f"DATABASE_URL=postgres://billing:{pg}@db.internal:5432/billing", T("database", "database-url")),
-        (f"MONGO_URI=mongodb+srv://app:{mongo}@cluster0.x7k2p.mongodb.net/orders", T("database", "database-url")),
-        (f"REDIS_URL=redis://:{tok.password(22)}@cache.internal:6379/0", T("database", "database-url")),
+        (f"DATABASE_URL=postgres://billing:{pg}@db.internal:5432/billing", T("database", "postgres-uri-password")),
+        (
+            f"MONGO_URI=mongodb+srv://app:{mongo}@cluster0.x7k2p.mongodb.net/orders",
+            T("database", "mongodb-uri-password"),
+        ),
+        (f"REDIS_URL=redis://:{tok.password(22)}@cache.internal:6379/0", T("database", "redis-uri-password")),
         (f"DJANGO_SECRET_KEY={tok.chars(tok_alpha[:62] + '!@#%^&*(-_=+)', 50)}", T("generic")),
         (f"SENTRY_DSN=https://{tok.hex(32)}@o123456.ingest.sentry.io/4504", F("saas", "Sentry DSN: public by design")),
         ("LOG_LEVEL=info", n),
@@ -204,7 +207,7 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
         ("  host: mysql.prod.internal", n),
         ("  username: billing", n),
         (f"  password: {my}", T("generic")),
-        (f"  url: mysql://billing:{my}@mysql.prod.internal:3306/billing", T("database", "database-url")),
+        (f"  url: mysql://billing:{my}@mysql.prod.internal:3306/billing", T("database", "mysql-uri-password")),
         ("development:", n),
         ("  adapter: mysql2", n),
         ("  password: <%= ENV['DB_PASSWORD'] %>", F("generic", "ERB template")),
@@ -213,7 +216,7 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
     files["app/src/main/resources/application.properties"] = [
         (
             f"spring.datasource.url=jdbc:postgresql://pg.prod:5432/ledger?user=ledger&password={rds}",
-            T("database", "database-url"),
+            T("database", "jdbc-password"),
         ),
         (f"spring.datasource.password={rds}", T("generic")),
         ("spring.datasource.username=ledger", n),
@@ -241,12 +244,15 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
             f"STRIPE_PUBLISHABLE = 'pk_live_{tok.chars(tok_alpha[:62], 24)}'",
             F("payment", "publishable key: public by design"),
         ),
-        (f"SQUARE_ACCESS_TOKEN = 'sq0atp-{tok.chars(tok_alpha[:62] + '-_', 22)}'", T("payment", "square-access-token")),
+        (
+            f"SQUARE_ACCESS_TOKEN = 'sq0atp-{tok.chars(tok_alpha[:62] + '-_', 22)}'",
+            T("payment", "square-legacy-access-token"),
+        ),
         (f"SQUARE_OAUTH_SECRET = 'sq0csp-{tok.chars(tok_alpha[:62] + '-_', 43)}'", T("payment", "square-oauth-secret")),
         (
             f"BRAINTREE_TOKEN = 'access_token$production${tok.chars('0123456789abcdefghijklmnopqrstuvwxyz', 16)}"
             f"${tok.hex(32)}'",
-            T("payment", "paypal-braintree-access-token"),
+            T("payment", "braintree-access-token"),
         ),
         (f"SHOPIFY_ADMIN_TOKEN = 'shpat_{tok.hex(32)}'", T("payment", "shopify-access-token")),
         ("STRIPE_WEBHOOK_SECRET = ENV.fetch('STRIPE_WEBHOOK_SECRET')", F("payment", "environment reference")),
@@ -320,11 +326,11 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
     ]
     files["app/integrations/keys.py"] = [
         ('"""Third-party API clients."""', n),
-        (f'DOPPLER_TOKEN = "dp.pt.{tok.chars(tok_alpha[:62], 43)}"', T("saas", "doppler-api-token")),
+        (f'DOPPLER_TOKEN = "dp.pt.{tok.chars(tok_alpha[:62], 43)}"', T("saas", "doppler-token")),
         (f'LINEAR_API_KEY = "lin_api_{tok.chars(tok_alpha[:62], 40)}"', T("saas", "linear-api-key")),
-        (f'POSTMAN_API_KEY = "PMAK-{tok.hex(24)}-{tok.hex(34)}"', T("saas", "postman-api-token")),
-        (f'DATABRICKS_TOKEN = "dapi{tok.hex(32)}"', T("saas", "databricks-api-token")),
-        (f'PULUMI_ACCESS_TOKEN = "pul-{tok.hex(40)}"', T("saas", "pulumi-api-token")),
+        (f'POSTMAN_API_KEY = "PMAK-{tok.hex(24)}-{tok.hex(34)}"', T("saas", "postman-api-key")),
+        (f'DATABRICKS_TOKEN = "dapi{tok.hex(32)}"', T("saas", None, "Databricks PAT: no specific rule yet")),
+        (f'PULUMI_ACCESS_TOKEN = "pul-{tok.hex(40)}"', T("saas", "pulumi-access-token")),
         (
             f'ATLASSIAN_TOKEN = "ATATT3xFfGF0{tok.chars(tok_alpha[:62] + "-_", 170)}={tok.hex(8).upper()}"',
             T("saas", "atlassian-api-token"),
@@ -342,12 +348,12 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
     files["app/ml/providers.py"] = [
         ('"""LLM providers for the support assistant."""', n),
         ("import os", n),
-        (f'OPENAI_API_KEY = "{openai_proj}"', T("ai", "openai-api-key")),
-        (f'LEGACY_OPENAI_KEY = "{openai_legacy}"', T("ai", "openai-api-key")),
+        (f'OPENAI_API_KEY = "{openai_proj}"', T("ai", "openai-project-key")),
+        (f'LEGACY_OPENAI_KEY = "{openai_legacy}"', T("ai", "openai-legacy-key")),
         (f'ANTHROPIC_API_KEY = "{anthropic}"', T("ai", "anthropic-api-key")),
         (
             f'HF_TOKEN = "hf_{tok.chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 34)}"',
-            T("ai", "huggingface-access-token"),
+            T("ai", "huggingface-token"),
         ),
         (f'GROQ_API_KEY = "gsk_{tok.chars(tok_alpha[:62], 52)}"', T("ai", "groq-api-key")),
         (f'REPLICATE_API_TOKEN = "r8_{tok.chars(tok_alpha[:62], 37)}"', T("ai", "replicate-api-token")),
@@ -410,6 +416,17 @@ def build_files(tok: Any, T: Callable[..., Any], F: Callable[..., Any]) -> Files
     ]
     files.update(_false_only(tok, T, F))
     files.update(_gitops(tok, T, F, pem))
+    # ---------------------------------------------------------------- a token alone at the end of its file
+    # The commonest leak: one unquoted value as the last line a rule's keywords appear on, newline after it.
+    # (Drawn last so the tokens above stay byte-for-byte the same.)
+    files["deploy/hcloud.env"] = [
+        ("# deploy job: cloud context", n),
+        (f"HCLOUD_TOKEN={tok.chars(ALPHANUMERIC, 64)}", T("cloud", "hetzner-cloud-token")),
+    ]
+    files["deploy/gitlab.env"] = [
+        ("# mirror job", n),
+        (f"GITLAB_TOKEN=glpat-{tok.chars(ALPHANUMERIC + '-_', 20)}", T("vcs", "gitlab-pat")),
+    ]
     return files
 
 
@@ -641,4 +658,5 @@ def _gitops(tok: Any, T: Callable[..., Any], F: Callable[..., Any], pem: Callabl
         (line, T("gitops", None, "Terraform state secret") if ('"password"' in line or '"result"' in line) else n)
         for line in state_lines
     ]
+
     return files
