@@ -87,8 +87,8 @@ class KeywordIndex:
             # A keyword crossing the slice border is found in the longer slice; a hit seen
             # twice lands inside the span it already extended.
             piece = lowered[base : base + HIT_SLICE + overlap]
-            for keyword, start, end in find(piece, overlapping=True):
-                start, end = start + base, end + base
+            for keyword, local_start, local_end in find(piece, overlapping=True):
+                start, end = local_start + base, local_end + base
                 for rule_index in rules[keyword]:
                     spans = found.get(rule_index)
                     if spans is None:
