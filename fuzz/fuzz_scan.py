@@ -31,6 +31,15 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["gitsecure"]):
+    # The engine loads the GitOps analyzer lazily; import its modules here so
+    # they are instrumented too and the fuzzer gets coverage feedback inside them.
+    import gitsecure.scan.gitops.docker
+    import gitsecure.scan.gitops.helm
+    import gitsecure.scan.gitops.jsontree
+    import gitsecure.scan.gitops.kubeconfig
+    import gitsecure.scan.gitops.kubernetes
+    import gitsecure.scan.gitops.terraform
+    import gitsecure.scan.gitops.tree
     from gitsecure.scan.engine import Engine
     from gitsecure.scan.finding import Fragment
     from gitsecure.scan.rule import Rule
