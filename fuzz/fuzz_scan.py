@@ -39,7 +39,7 @@ with atheris.instrument_imports(include=["gitsecure"]):
     import gitsecure.scan.gitops.kubeconfig
     import gitsecure.scan.gitops.kubernetes
     import gitsecure.scan.gitops.terraform
-    import gitsecure.scan.gitops.tree
+    import gitsecure.scan.gitops.tree  # noqa: F401
     from gitsecure.scan.engine import Engine
     from gitsecure.scan.finding import Fragment
     from gitsecure.scan.rule import Rule
