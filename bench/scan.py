@@ -30,6 +30,13 @@ What is measured
    nearest rank), next to ``gitsecure --version`` (start-up) and ``python -c pass`` (the floor no
    Python hook can go below). If ``gitsecure hooks install`` installs ``.git/hooks/pre-commit``,
    that script is timed the same way. A staged fake credential must make the scan exit 1.
+   Bytecode: an installed wheel ships (or pip writes) every module's ``.pyc``, but an editable
+   install run with ``PYTHONDONTWRITEBYTECODE=1`` (this sandbox sets it) compiles gitsecure's
+   modules from source on every run, some 70 ms. Both are timed, through a private
+   ``PYTHONPYCACHEPREFIX`` so the checkout's own ``__pycache__`` (stale or not) plays no part:
+   "with bytecode" (the realistic case, which the target applies to: the warm-ups write every
+   ``.pyc``) and "no bytecode" (the standard library's ``.pyc`` present, gitsecure's absent and
+   never written).
 
 How to read it
 --------------
@@ -56,7 +63,7 @@ import sysconfig
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -142,13 +149,20 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_timed(argv: Sequence[str], *, cwd: Path, capture: bool = True, ok: tuple[int, ...] = (0, 1)) -> Timed:
-    """Run ``argv`` once; a status outside ``ok`` is a broken command, not a slow one."""
+def run_timed(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    capture: bool = True,
+    ok: tuple[int, ...] = (0, 1),
+    env: Mapping[str, str] | None = None,
+) -> Timed:
+    """Run ``argv`` once (in ``env``, default :func:`clean_env`); a status outside ``ok`` is a broken command."""
     cpu0, wall0 = _children_cpu(), time.perf_counter()
     done = subprocess.run(
         list(argv),
         cwd=cwd,
-        env=clean_env(),
+        env=dict(env) if env is not None else clean_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -168,9 +182,17 @@ def median_run(argv: Sequence[str], *, cwd: Path, runs: int) -> tuple[Timed, lis
     return sorted(samples, key=lambda t: t.cpu)[len(samples) // 2], samples
 
 
-def wall_ms(argv: Sequence[str], *, cwd: Path, warmups: int, runs: int, ok: tuple[int, ...] = (0,)) -> list[float]:
+def wall_ms(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    warmups: int,
+    runs: int,
+    ok: tuple[int, ...] = (0,),
+    env: Mapping[str, str] | None = None,
+) -> list[float]:
     """Wall times in ms of fresh processes, warm-ups dropped."""
-    times = [run_timed(argv, cwd=cwd, ok=ok).wall * 1000 for _ in range(warmups + runs)]
+    times = [run_timed(argv, cwd=cwd, ok=ok, env=env).wall * 1000 for _ in range(warmups + runs)]
     return times[warmups:]
 
 
@@ -225,17 +247,32 @@ def _is_text(path: Path) -> bool:
 
 
 def source_files() -> Iterator[tuple[str, Path]]:
-    """Real text files in a stable order: the standard library, then site-packages."""
+    """Real text files in a stable order: the standard library, then the venv's packages.
+
+    The copies are named ``stdlib/...`` and ``packages/...``, never ``site-packages/``: that
+    directory name is on gitsecure's default path allowlist, and a tree gitsecure mostly
+    skips would measure nothing. Files the default allowlist skips anyway (lock files,
+    minified bundles, ...) are left out for the same reason.
+    """
+    from gitsecure.scan.engine import Engine
+    from gitsecure.scan.settings import ScanSettings
+
+    allowed = Engine((), settings=ScanSettings()).path_allowed
     paths = sysconfig.get_paths()
-    for label, base in (("stdlib", Path(paths["stdlib"])), ("site-packages", Path(paths["purelib"]))):
+    for label, base in (("stdlib", Path(paths["stdlib"])), ("packages", Path(paths["purelib"]))):
         for directory, dirs, files in os.walk(base):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("python3"))
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if d not in ("__pycache__", "site-packages", "dist-packages") and not d.startswith("python3")
+            )
             for name in sorted(files):
                 path = Path(directory) / name
-                if path.suffix in TEXT_SUFFIXES and not path.is_symlink():
+                relative = f"{label}/{path.relative_to(base)}"
+                if path.suffix in TEXT_SUFFIXES and not path.is_symlink() and allowed(relative):
                     size = path.stat().st_size
                     if 0 < size <= MAX_FILE_BYTES and _is_text(path):
-                        yield f"{label}/{path.relative_to(base)}", path
+                        yield relative, path
 
 
 @dataclass(frozen=True)
@@ -268,7 +305,7 @@ def _save_tree(path: Path, files: int, size: int) -> Tree:
 
 def build_tree(target_mb: float) -> Tree:
     """Copy real files until ``target_mb``; reuse the copy from an earlier run."""
-    path = cache_dir() / f"tree-{target_mb:g}mb"
+    path = cache_dir() / f"tree-v2-{target_mb:g}mb"
     if (tree := _load_tree(path)) is not None:
         return tree
     shutil.rmtree(path, ignore_errors=True)
@@ -439,6 +476,13 @@ def engine_in_process(tree: Tree) -> tuple[float, float, int] | str:
     return time.process_time() - cpu0, time.perf_counter() - wall0, findings
 
 
+def check_all_scanned(stdout: str | bytes, tree: Tree) -> None:
+    """A throughput figure is only honest when every file of the tree was actually scanned."""
+    scanned = json.loads(stdout)["summary"]["files_scanned"]
+    if scanned < tree.files:  # the tree's own .bench-tree.json stamp is scanned too
+        raise BenchError(f"gitsecure scanned {scanned:,} of the {tree.files:,} files in {tree.path}: figure invalid")
+
+
 def bench_tree(profile: Profile, rows: list[Row]) -> None:
     """Section 1: gitsecure on the whole tree and a slice, detect-secrets on the slice."""
     tree = build_tree(profile.tree_mb)
@@ -455,8 +499,10 @@ def bench_tree(profile: Profile, rows: list[Row]) -> None:
 
     ours_argv = [gitsecure(), "scan", str(tree.path), "--format", "json"]
     ours, _ = median_run(ours_argv, cwd=tree.path.parent, runs=profile.tree_runs)
+    check_all_scanned(ours.stdout, tree)
     line("gitsecure scan TREE (CLI)", tree.mb, ours, len(findings_of(ours.stdout, "gitsecure scan")))
     ours_slice, _ = median_run([*ours_argv[:2], str(part.path), *ours_argv[3:]], cwd=part.path.parent, runs=3)
+    check_all_scanned(ours_slice.stdout, part)
     line("gitsecure scan SLICE (CLI)", part.mb, ours_slice, len(findings_of(ours_slice.stdout, "gitsecure scan")))
 
     ds_argv = [str(Path(sys.executable).parent / "detect-secrets"), "scan", "--all-files", "-n", str(part.path)]
@@ -557,53 +603,76 @@ def bench_history(repo: Path, label: str, rows: list[Row], *, planted: bool) -> 
 # 3. Hook
 
 
+def package_dir() -> Path:
+    """The directory of the gitsecure package this venv's console script imports."""
+    probe = "import os, gitsecure; print(os.path.dirname(os.path.abspath(gitsecure.__file__)))"
+    done = subprocess.run([sys.executable, "-c", probe], env=clean_env(), capture_output=True, text=True, check=True)
+    return Path(done.stdout.strip())
+
+
+def bytecode_envs(prefix: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(with bytecode, without) environments whose ``.pyc`` files live in ``prefix`` only.
+
+    With: ``PYTHONDONTWRITEBYTECODE`` unset, so the first run writes every imported module's
+    ``.pyc`` there and later runs load them, as from a wheel install. Without: nothing is
+    written, so a module whose ``.pyc`` is missing from ``prefix`` is compiled on every run.
+    """
+    with_pyc = {k: v for k, v in clean_env().items() if k != "PYTHONDONTWRITEBYTECODE"}
+    with_pyc["PYTHONPYCACHEPREFIX"] = str(prefix)
+    return with_pyc, {**with_pyc, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 def bench_hook(profile: Profile, rows: list[Row]) -> None:
-    """Section 3: wall time of the staged scan a pre-commit hook runs."""
+    """Section 3: wall time of the staged scan a pre-commit hook runs, with and without gitsecure's bytecode."""
     repo = build_hook_repo(with_secret=False)
     dirty = build_hook_repo(with_secret=True)
+    prefix = Path(tempfile.mkdtemp(prefix="pycache-", dir=cache_dir()))
+    with_pyc, no_pyc = bytecode_envs(prefix)
+    scan = [gitsecure(), "scan", "--staged"]
+
+    def timed(argv: Sequence[str], env: Mapping[str, str]) -> list[float]:
+        return wall_ms(argv, cwd=repo, warmups=profile.hook_warmups, runs=profile.hook_runs, env=env)
+
     try:
         staged = git(repo, "diff", "--cached", "--numstat").decode().splitlines()
         added = sum(int(line.split()[0]) for line in staged)
         print(f"\n3. hook: {len(staged)} staged files, {added} added lines, in a repository of 100 files ({repo})")
-        blocked = run_timed([gitsecure(), "scan", "--staged"], cwd=dirty).returncode
+        blocked = run_timed(scan, cwd=dirty, env=with_pyc).returncode  # also writes every .pyc into the prefix
         print(f"   a staged fake Slack token: exit {blocked} ({'blocked' if blocked == 1 else 'NOT blocked'})")
         if blocked != 1:
             raise BenchError("gitsecure scan --staged did not block a staged credential: timing it would mislead")
+        package = package_dir()
+        # gitsecure's own .pyc files go; the standard library's and the dependencies' stay.
+        shutil.rmtree(prefix / package.relative_to(package.anchor), ignore_errors=True)
+        no_bytecode = timed(scan, no_pyc)
         table = [
-            (
-                "gitsecure scan --staged",
-                wall_ms(
-                    [gitsecure(), "scan", "--staged"], cwd=repo, warmups=profile.hook_warmups, runs=profile.hook_runs
-                ),
-            ),
-            (
-                "gitsecure --version (start-up)",
-                wall_ms([gitsecure(), "--version"], cwd=repo, warmups=profile.hook_warmups, runs=profile.hook_runs),
-            ),
-            (
-                "python -c pass (floor)",
-                wall_ms([sys.executable, "-c", "pass"], cwd=repo, warmups=profile.hook_warmups, runs=profile.hook_runs),
-            ),
+            ("gitsecure scan --staged", timed(scan, with_pyc)),
+            ("gitsecure --version (start-up)", timed([gitsecure(), "--version"], with_pyc)),
+            ("python -c pass (floor)", timed([sys.executable, "-c", "pass"], with_pyc)),
         ]
         hook = repo / ".git" / "hooks" / "pre-commit"
         try:
-            run_timed([gitsecure(), "hooks", "install"], cwd=repo, ok=(0,))
+            run_timed([gitsecure(), "hooks", "install"], cwd=repo, ok=(0,), env=with_pyc)
         except BenchError as exc:
             print(f"   .git/hooks/pre-commit: not timed, {exc}")
         else:
             if hook.exists():
-                table.insert(
-                    1,
-                    (
-                        ".git/hooks/pre-commit (installed)",
-                        wall_ms([str(hook)], cwd=repo, warmups=profile.hook_warmups, runs=profile.hook_runs),
-                    ),
-                )
+                table.insert(1, (".git/hooks/pre-commit (installed)", timed([str(hook)], with_pyc)))
             else:
                 print("   .git/hooks/pre-commit: 'gitsecure hooks install' exited 0 but wrote no hook")
         print(f"   {profile.hook_runs} runs after {profile.hook_warmups} warm-up(s), a fresh process each")
+        print(
+            "   with bytecode (the target's case): gitsecure's modules compiled to .pyc once, as an installed wheel"
+            f" has them (PYTHONDONTWRITEBYTECODE unset, PYTHONPYCACHEPREFIX={prefix})"
+        )
         for name, times in table:
             print(f"   {name:<38} median {statistics.median(times):7.1f} ms   p90 {p90(times):7.1f} ms")
+        print(
+            "   no bytecode: gitsecure's modules compiled from source on every run (PYTHONDONTWRITEBYTECODE=1 and no"
+            " .pyc of them, as an editable install in this sandbox)"
+        )
+        label = "gitsecure scan --staged, no bytecode"
+        print(f"   {label:<38} median {statistics.median(no_bytecode):7.1f} ms   p90 {p90(no_bytecode):7.1f} ms")
         for name, times in table[:-2]:
             median = statistics.median(times)
             rows.append(
@@ -614,9 +683,12 @@ def bench_hook(profile: Profile, rows: list[Row]) -> None:
                     median < HOOK_TARGET_MS,
                 )
             )
+        median = statistics.median(no_bytecode)
+        rows.append(Row(f"hook: {label} median ms", f"{median:.0f} (p90 {p90(no_bytecode):.0f})", "", None))
     finally:
         shutil.rmtree(repo, ignore_errors=True)
         shutil.rmtree(dirty, ignore_errors=True)
+        shutil.rmtree(prefix, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------

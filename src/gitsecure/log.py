@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
 
-_PEM_PRIVATE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL)
 REDACTED = "[REDACTED]"
 
 
@@ -24,12 +24,18 @@ class RedactionFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _PEM_PRIVATE.sub(REDACTED, message)
+        redacted = _pem_private().sub(REDACTED, message)
         for value in self._values:
             redacted = redacted.replace(value, REDACTED)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+
+@functools.cache
+def _pem_private() -> re.Pattern[str]:
+    # Compiled on the first log record, not at start-up: most runs log nothing.
+    return re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL)
 
 
 redaction = RedactionFilter()

@@ -57,18 +57,22 @@ file and the key.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitsecure.errors import InputError
 from gitsecure.scan.checksums import CHECKSUMS
-from gitsecure.scan.gitleaks_toml import GitleaksConfig, load_gitleaks
 from gitsecure.scan.regex import group_count, regex_error
 from gitsecure.scan.rule import Rule
 from gitsecure.scan.settings import DEFAULT_MAX_FILE_SIZE, ScanSettings
+
+if TYPE_CHECKING:
+    from gitsecure.scan.gitleaks_toml import GitleaksConfig
+
+# tomllib and the gitleaks importer load only when a configuration file is read: the
+# pre-commit hook in a repository without one must not pay for them.
 
 __all__ = ["ScanSettings", "load_config", "parse_config", "parse_size"]
 
@@ -93,7 +97,12 @@ _ALLOWLIST_KEYS = frozenset({"paths", "values", "stopwords", "default_paths"})
 _RULE_STRINGS = ("id", "description", "regex", "path", "allow_target", "validator", "secret_type", "hint")
 _RULE_LISTS = ("keywords", "allow_regexes", "stopwords", "examples", "counterexamples", "tags")
 _RULE_KEYS = frozenset({*_RULE_STRINGS, *_RULE_LISTS, "secret_group", "entropy"})
-_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30}
+# KB/MB/GB are decimal and KiB/MiB/GiB binary, as written; the one-letter K/M/G (``512k``, ``10M``)
+# are binary, as in dd, sort and most command lines. The same parser serves --max-file-size.
+_UNITS = {
+    "b": 1, "k": 2**10, "m": 2**20, "g": 2**30,
+    "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30,
+}  # fmt: skip
 
 
 def load_config(root: Path, explicit: Path | None = None) -> tuple[list[Rule], ScanSettings]:
@@ -104,19 +113,19 @@ def load_config(root: Path, explicit: Path | None = None) -> tuple[list[Rule], S
         if explicit.name == "pyproject.toml":
             return parse_config(_tool_table(explicit) or {}, source=f"{explicit} [tool.gitsecure]", root=root)
         if "gitleaks" in explicit.name.lower():
-            return _from_gitleaks(load_gitleaks(explicit))
+            return _from_gitleaks(_load_gitleaks(explicit))
         return parse_config(_read_toml(explicit), source=str(explicit), root=root)
     own = root / CONFIG_FILE
     if own.is_file():
         return parse_config(_read_toml(own), source=str(own), root=root)
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    if pyproject.is_file() and _mentions_gitsecure(pyproject):
         table = _tool_table(pyproject)
         if table is not None:
             return parse_config(table, source=f"{pyproject} [tool.gitsecure]", root=root)
     gitleaks = root / GITLEAKS_FILE
     if gitleaks.is_file():
-        return _from_gitleaks(load_gitleaks(gitleaks))
+        return _from_gitleaks(_load_gitleaks(gitleaks))
     return list(_builtin()), ScanSettings()
 
 
@@ -124,10 +133,12 @@ def parse_config(document: Mapping[str, Any], *, source: str, root: Path) -> tup
     """Validate a gitsecure config table and build the rules and settings it describes."""
     _no_unknown(document, _TOP_KEYS, source, "")
     extend_default = _bool(document, "extend_default", source, default=True)
+    from gitsecure.scan.gitleaks_toml import GitleaksConfig  # noqa: PLC0415 (see the imports)
+
     imported = GitleaksConfig()
     if "gitleaks_config" in document:
         path = Path(_str(document, "gitleaks_config", source))
-        imported = load_gitleaks(path if path.is_absolute() else root / path)
+        imported = _load_gitleaks(path if path.is_absolute() else root / path)
     custom = [_rule(table, source, index) for index, table in enumerate(_tables(document, "rules", source))]
 
     rules: dict[str, Rule] = {rule.id: rule for rule in _builtin()} if extend_default else {}
@@ -138,7 +149,10 @@ def parse_config(document: Mapping[str, Any], *, source: str, root: Path) -> tup
     disabled = frozenset(_str_list(document, "disabled_rules", source))
     unknown = sorted(rule_id for rule_id in disabled if rule_id not in known)
     if unknown:
-        raise InputError(f"{source}: disabled_rules: unknown rule id {unknown[0]!r}", hint="see `gitsecure rules`")
+        raise InputError(
+            f"{source}: disabled_rules: unknown rule id {unknown[0]!r}",
+            hint="rule ids are the rule_id field of findings (gitsecure scan --format json)",
+        )
     entropy = _entropy(document, source, known)
 
     allow = _as_table(document.get("allowlist", {}), source, "allowlist")
@@ -218,7 +232,23 @@ class _KnownIds:
         return rule_id in self._ids
 
 
+def _load_gitleaks(path: Path) -> GitleaksConfig:
+    from gitsecure.scan.gitleaks_toml import load_gitleaks  # noqa: PLC0415 (see the imports)
+
+    return load_gitleaks(path)
+
+
+def _mentions_gitsecure(pyproject: Path) -> bool:
+    """False when ``pyproject`` cannot hold a ``[tool.gitsecure]`` table, so most projects' files are not parsed."""
+    try:
+        return b"gitsecure" in pyproject.read_bytes()
+    except OSError:
+        return True  # _read_toml reports the error
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # noqa: PLC0415 (see the imports)
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -49,3 +49,30 @@ def test_scan_paths_import_nothing_heavy(tmp_path: Path) -> None:
         )
         probe = [line for line in proc.stdout.splitlines() if line.startswith("PROBE")]
         assert probe == [f"PROBE {expected} []"], (args, proc.stdout[-2000:], proc.stderr[-2000:])
+
+
+LAZY_PROBE = """\
+import sys
+from gitsecure.cli.main import main
+rc = main(["scan", "--staged"])
+lazy = ("yaml", "json", "tomllib", "hashlib", "shutil", "datetime", "gitsecure.scan.baseline",
+        "gitsecure.scan.gitleaks_toml", "gitsecure.scan.report.sarif", "gitsecure.scan.report.jsonreport")
+print("PROBE", rc, sorted(m for m in sys.modules if m in lazy or m.split(".")[0] in lazy))
+"""
+
+
+def test_a_clean_staged_source_change_loads_no_parser_it_does_not_need(tmp_path: Path) -> None:
+    # The pre-commit hook's start-up budget: YAML, JSON, TOML, OpenSSL and the report formats
+    # load only when a manifest, a config file, a finding or --format asks for them.
+    home = tmp_path / "home"
+    home.mkdir()
+    repo = GitRepo(tmp_path / "work", home=home)
+    repo.write("app/settings.py", "DEBUG = True\n" * 20)
+    repo.commit("initial")
+    repo.write("app/settings.py", "DEBUG = True\n" * 20 + "TIMEOUT = 30\n")
+    repo.git("add", "-A")
+    proc = subprocess.run(
+        [sys.executable, "-c", LAZY_PROBE], cwd=repo.path, env=repo.env, capture_output=True, text=True, check=False
+    )
+    probe = [line for line in proc.stdout.splitlines() if line.startswith("PROBE")]
+    assert probe == ["PROBE 0 []"], (proc.stdout[-2000:], proc.stderr[-2000:])

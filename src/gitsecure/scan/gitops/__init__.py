@@ -129,10 +129,11 @@ def _lines_matching(data: bytes, pattern: re.Pattern[bytes]) -> set[int]:
 
 
 def _parse(data: bytes, path_kind: str) -> list[Node]:
-    from gitsecure.scan.gitops.jsontree import parse_json  # noqa: PLC0415
     from gitsecure.scan.gitops.tree import compose_yaml, split_documents  # noqa: PLC0415
 
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        from gitsecure.scan.gitops.jsontree import parse_json  # noqa: PLC0415 (json loads for JSON files only)
+
         root = parse_json(data)
         if root is not None:
             return [root]

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from gitsecure.scan.gitops import docker
 from gitsecure.scan.gitops.emit import Emitter
-from gitsecure.scan.gitops.jsontree import parse_json
 from gitsecure.scan.gitops.rules import (
     DOCKERCONFIG_AUTH,
     KUBERNETES_SECRET_DATA,
@@ -119,6 +118,9 @@ def _docker_credentials(
     raw: bytes, key: Scalar, node: Scalar, *, what: str, ctx: _SecretContext, emit: Emitter
 ) -> bool:
     """Report the registry passwords inside a Secret's Docker config; ``False`` if it is not JSON."""
+    # json loads only for the rare Secret holding a Docker config, not for every manifest.
+    from gitsecure.scan.gitops.jsontree import parse_json  # noqa: PLC0415
+
     root = parse_json(raw)
     if root is None:
         return False
