@@ -42,7 +42,7 @@ from gitsecure.scan.settings import DEFAULT_ALLOW_PATHS, ScanSettings
 
 _SUPPRESS_CAP = 65536
 """Bytes of a line, either side of a finding, searched for a suppression marker."""
-_GITOPS_SUFFIXES = (".yaml", ".yml", ".json", ".tfstate", ".tfstate.backup")
+_GITOPS_SUFFIXES = (".yaml", ".yml", ".json", ".tfstate", ".tfstate.backup", ".dockercfg", ".dockerconfigjson")
 DECODED_TAG = "decoded:base64"
 STRUCTURAL_TAG = "structural"
 

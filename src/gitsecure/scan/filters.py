@@ -13,16 +13,31 @@ detect-secrets' filters are. Two strengths:
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import re2
 
-# Template spans as they appear in a line: Go/Helm/Jinja ``{{ ... }}``, GitHub Actions
-# ``${{ ... }}``, shell/Terraform/Kustomize ``${...}``, ERB ``<%= ... %>``, Python ``%(x)s``.
-_TEMPLATE_SPANS = re2.compile(rb"\$?\{\{.{0,200}?\}\}|\$\{[^}\n]{0,200}\}|<%=?.{0,200}?%>|%\([A-Za-z_]\w{0,60}\)[sd]")
-# A whole value that is a reference or a template marker rather than a literal.
-_TEMPLATED_VALUE = re2.compile(
-    r"^(?:\$[A-Za-z_][A-Za-z0-9_]*|\$\([^)]*\)|\$\{.*|.*\{\{.*|.*\}\}.*|<[^<>]{1,80}>|\{[A-Za-z_][\w.\-]*\}"
-    r"|%[sdv]|.*%[sdv].*|#\{.*\}|@[A-Za-z_][\w.]*@|__[A-Z0-9_]+__)$"
-)
+
+# The two template patterns compile on first use (about 2 ms, mostly the counted ``.{0,200}``):
+# a pre-commit hook on a clean change never needs them.
+@functools.cache
+def _template_spans() -> Any:
+    # Template spans as they appear in a line: Go/Helm/Jinja ``{{ ... }}``, GitHub Actions
+    # ``${{ ... }}``, shell/Terraform/Kustomize ``${...}``, ERB ``<%= ... %>``, Python ``%(x)s``.
+    return re2.compile(rb"\$?\{\{.{0,200}?\}\}|\$\{[^}\n]{0,200}\}|<%=?.{0,200}?%>|%\([A-Za-z_]\w{0,60}\)[sd]")
+
+
+@functools.cache
+def _templated_value() -> Any:
+    # A whole value that is a reference or a template marker rather than a literal. A closing
+    # ``}}`` alone is not one: nested JSON objects end with it (a Docker config in stringData).
+    return re2.compile(
+        r"^(?:\$[A-Za-z_][A-Za-z0-9_]*|\$\([^)]*\)|\$\{.*|.*\{\{.*|<[^<>]{1,80}>|\{[A-Za-z_][\w.\-]*\}"
+        r"|%[sdv]|.*%[sdv].*|#\{.*\}|@[A-Za-z_][\w.]*@|__[A-Z0-9_]+__)$"
+    )
+
+
 _SOPS = re2.compile(r"ENC\[(?:AES256_GCM|PGP|KMS),")
 _UUID = re2.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Attribute paths and calls: ``settings.db_password``, ``os.environ``, ``getenv(...)``.
@@ -49,7 +64,7 @@ def in_template(line: bytes, start: int, end: int) -> bool:
     """Whether bytes ``start:end`` of ``line`` overlap a template span (``{{ ... }}``, ``${...}``, ...)."""
     if b"{" not in line and b"%" not in line:
         return False
-    return any(m.start() < end and start < m.end() for m in _TEMPLATE_SPANS.finditer(line))
+    return any(m.start() < end and start < m.end() for m in _template_spans().finditer(line))
 
 
 def _may_be_templated(secret: str) -> bool:
@@ -59,7 +74,7 @@ def _may_be_templated(secret: str) -> bool:
 
 def templated(secret: str) -> bool:
     """A variable reference or template marker (``$VAR``, ``${VAR}``, ``{{ x }}``, ``%s``, ``<token>``)."""
-    return _may_be_templated(secret) and _TEMPLATED_VALUE.search(secret) is not None
+    return _may_be_templated(secret) and _templated_value().search(secret) is not None
 
 
 def is_sops_encrypted(secret: str) -> bool:

@@ -204,3 +204,18 @@ def test_secret_on_a_huge_minified_line_is_found() -> None:
 def test_structural_rules_are_not_run_as_regexes() -> None:
     structural = Rule("kubernetes-secret", "Secret", "", tags=("structural",))
     assert Engine((*RULES, structural)).rules == RULES
+
+
+@pytest.mark.parametrize("path", ["pull.dockerconfigjson", "legacy.dockercfg", "deploy/app.yaml"])
+def test_gitops_analysis_runs_for_docker_config_paths(path: str) -> None:
+    auth = base64.b64encode(b"deploy:Zx8qLm2Vr7TkPw4N").decode()
+    if path.endswith(".yaml"):
+        data = (
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: pull}\ntype: kubernetes.io/dockerconfigjson\n"
+            f'stringData:\n  .dockerconfigjson: \'{{"auths": {{"ghcr.io": {{"auth": "{auth}"}}}}}}\'\n'
+        )
+    else:
+        data = f'{{"auths": {{"ghcr.io": {{"auth": "{auth}"}}}}}}\n'
+    findings = Engine((), settings=ScanSettings()).scan(Fragment(data.encode(), path))
+    assert [f.rule_id for f in findings] == ["dockerconfigjson-auth"]
+    assert findings[0].secret == "Zx8qLm2Vr7TkPw4N"
