@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--fail-on-unaudited", action="store_true", help="exit 1 when an entry has no label")
     audit.add_argument("--fail-on-real", action="store_true", help="exit 1 when an entry is labelled real")
     for parser in (p, create, update, audit):
-        apply_environment(parser)
+        apply_environment(parser, prefixes=("GITSECURE_BASELINE",))
     return p
 
 

@@ -12,7 +12,6 @@ import argparse
 import dataclasses
 import logging
 import os
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ staged change (--staged), the history (--history) or stdin (--stdin).
 Inside a Git repository .gitignore is respected; binaries and files over
 --max-file-size are skipped. Findings already listed in --baseline (a
 detect-secrets .secrets.baseline) are not reported. Every flag can also be set
-as GITSECURE_<FLAG> (e.g. GITSECURE_FORMAT=sarif, GITSECURE_BASELINE=.secrets.baseline)."""
+as GITSECURE_SCAN_<FLAG> (e.g. GITSECURE_SCAN_FORMAT=sarif,
+GITSECURE_SCAN_BASELINE=.secrets.baseline)."""
 
 EPILOG = """exit codes: 0 no new secrets, 1 secrets found (0 with --exit-zero),
 2 usage, input or configuration error.
@@ -44,20 +44,15 @@ EPILOG = """exit codes: 0 no new secrets, 1 secrets found (0 with --exit-zero),
 Secrets are never printed in full unless --redact lowers the percentage hidden
 (--redact 0 prints them: only on a trusted terminal). See docs/scan.md."""
 
-_SIZE = re.compile(r"(?i)^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$")
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
 
 def parse_size(value: str) -> int:
-    """A byte count: ``1048576``, ``512k``, ``10MiB``, ``1G`` (binary units, case-insensitive)."""
-    match = _SIZE.match(value)
-    if match is None:
-        raise UsageError(f"invalid size {value!r}: use a byte count or a unit such as 512k, 10M or 1G")
-    unit = (match.group(2) or "").lower()[:1]
-    size = int(match.group(1)) * _UNITS[unit]
-    if size <= 0:
-        raise UsageError(f"size {value!r} must be positive")
-    return size
+    """A byte count as ``.gitsecure.toml`` takes it (``10MiB``, ``10MB``, ``512k``); UsageError otherwise."""
+    from gitsecure.scan.config import parse_size as parse_config_size  # noqa: PLC0415
+
+    try:
+        return parse_config_size(value)
+    except ValueError as exc:
+        raise UsageError(f"invalid size {value!r}: {exc}") from None
 
 
 def add_engine_options(p: argparse._ActionsContainer) -> None:
@@ -108,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     tuning = p.add_argument_group("baseline and configuration")
     tuning.add_argument("--baseline", metavar="FILE", help="report only secrets this .secrets.baseline does not list")
     add_engine_options(tuning)
-    apply_environment(p)
+    # Scoped like `keys`: a plain GITSECURE_FORMAT=yaml meant for `seal` must not break `scan`.
+    apply_environment(p, prefixes=("GITSECURE_SCAN",))
     return p
 
 
@@ -283,10 +279,13 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
     """Entry point of ``gitsecure scan``."""
     args = build_parser().parse_args(argv)
     args.verbosity = verbosity
-    from gitsecure.scan import baseline as baseline_file  # noqa: PLC0415
     from gitsecure.scan.report import Report, render  # noqa: PLC0415
 
-    known_baseline = baseline_file.load(args.baseline) if args.baseline else None  # fail before a long scan
+    known_baseline = None
+    if args.baseline:  # loaded before a long scan, so a bad file fails fast; json only then
+        from gitsecure.scan import baseline as baseline_file  # noqa: PLC0415
+
+        known_baseline = baseline_file.load(args.baseline)
     outcome = _scan(args)
     findings = outcome.findings
     known = 0

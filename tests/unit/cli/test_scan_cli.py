@@ -148,8 +148,9 @@ def test_sarif_output_validates(cli: Cli, tmp_path: Path) -> None:
 
 def test_environment_sets_flags(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path / "app.py", f'key = "{TOKEN}"\n')
-    monkeypatch.setenv("GITSECURE_FORMAT", "json")
-    monkeypatch.setenv("GITSECURE_EXIT_ZERO", "true")
+    monkeypatch.setenv("GITSECURE_SCAN_FORMAT", "json")
+    monkeypatch.setenv("GITSECURE_FORMAT", "yaml")  # seal's variable: scan must ignore it
+    monkeypatch.setenv("GITSECURE_SCAN_EXIT_ZERO", "true")
     run = cli("scan")
     assert run.code == 0 and json.loads(run.out)["summary"]["findings"] == 1
 
