@@ -56,6 +56,7 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/seal.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/scan.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/accuracy.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/robustness.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
