@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ from gitsecure.scan.settings import DEFAULT_ALLOW_PATHS, ScanSettings
 
 _SUPPRESS_CAP = 65536
 """Bytes of a line, either side of a finding, searched for a suppression marker."""
+_DECODED_SEPARATOR = b"\n\n"
 _GITOPS_SUFFIXES = (".yaml", ".yml", ".json", ".tfstate", ".tfstate.backup", ".dockercfg", ".dockerconfigjson")
 DECODED_TAG = "decoded:base64"
 STRUCTURAL_TAG = "structural"
@@ -180,8 +182,17 @@ class Engine:
         """Candidates in ``data`` after every value check, dedup and (below the depth limit) decoding."""
         hits = self._match(data, path, commit)
         if depth < self.settings.decode_depth and len(data) >= decode.MIN_LENGTH:
-            for start, end, decoded in decode.base64_values(data):
-                for inner in self._hits(decoded, path, commit, depth=depth + 1):
+            values = list(decode.base64_values(data))
+            if values:
+                # All decoded values of the fragment are rescanned in one pass, a blank line between
+                # each: one prefilter and regex round instead of one per value (thousands in a big file).
+                joined = _DECODED_SEPARATOR.join(decoded for _, _, decoded in values)
+                offsets = list(
+                    itertools.accumulate((len(d) + len(_DECODED_SEPARATOR) for _, _, d in values), initial=0)
+                )
+                for inner in self._hits(joined, path, commit, depth=depth + 1):
+                    which = bisect.bisect_right(offsets, inner.start) - 1
+                    start, end, _ = values[which]
                     tags = inner.tags if DECODED_TAG in inner.tags else (*inner.tags, DECODED_TAG)
                     hits.append(dataclasses.replace(inner, start=start, end=end, tags=tags))
         return _dedup(hits, self._compiled)

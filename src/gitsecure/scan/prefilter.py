@@ -96,8 +96,11 @@ class KeywordIndex:
                         continue
                     last = spans[-1]
                     if last[0] - CLUSTER_GAP <= start <= last[1] + CLUSTER_GAP:
-                        last[0] = min(last[0], start)
-                        last[1] = max(last[1], end)
+                        # Plain comparisons: this loop runs once per keyword hit.
+                        if start < last[0]:  # noqa: PLR1730 (min() costs a call per hit)
+                            last[0] = start
+                        if end > last[1]:  # noqa: PLR1730
+                            last[1] = end
                     else:
                         spans.append([start, end])
         return {rule: sorted((start, end) for start, end in spans) for rule, spans in found.items()}

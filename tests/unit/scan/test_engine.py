@@ -134,6 +134,14 @@ def test_hunk_line_numbers_and_commit() -> None:
     assert (finding.line, finding.commit) == (42, "abc")
 
 
+def test_decoded_findings_map_back_to_their_own_encoded_value() -> None:
+    plain = [b"nothing secret in here at all", f"token={GHP}".encode(), b"still nothing secret here"]
+    lines = [f"v{i}: {base64.b64encode(value).decode()}" for i, value in enumerate(plain)]
+    [finding] = scan("\n".join(lines) + "\n", rules=RULES[:1])
+    assert (finding.line, finding.column) == (2, 5)
+    assert finding.secret == GHP and "decoded:base64" in finding.tags
+
+
 def test_base64_value_is_decoded_and_rescanned() -> None:
     encoded = base64.b64encode(f"token={GHP}".encode()).decode()
     [finding] = scan(f"x = 1\nenv: {encoded}\n")
