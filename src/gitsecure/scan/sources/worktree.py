@@ -57,15 +57,19 @@ def scan_paths(
     """
     skip = on_skip or _say_nothing
     seen: set[str] = set()
+    # Plain strings and os.path from here on: pathlib costs more than the scan of a small file.
+    root_prefix = os.path.join(os.path.abspath(root), "")
     for target in paths:
         try:
             info = target.stat() if follow_symlinks else target.lstat()
         except OSError as exc:
             skip(str(target), f"not found: {exc.strerror}")
             continue
-        files = _list_directory(target, follow_symlinks=follow_symlinks) if stat.S_ISDIR(info.st_mode) else [target]
+        files = (
+            _list_directory(target, follow_symlinks=follow_symlinks) if stat.S_ISDIR(info.st_mode) else [str(target)]
+        )
         for file in files:
-            name = _relative(file, root)
+            name = _relative(file, root_prefix)
             if name in seen:
                 continue
             seen.add(name)
@@ -76,13 +80,13 @@ def scan_paths(
 
 
 def _scan_file(
-    scanner: Scanner, file: Path, name: str, *, max_file_size: int, follow_symlinks: bool, skip: OnSkip
+    scanner: Scanner, file: str, name: str, *, max_file_size: int, follow_symlinks: bool, skip: OnSkip
 ) -> Iterator[Finding]:
-    if file.suffix.lower() in BINARY_EXTENSIONS:
+    if os.path.splitext(file)[1].lower() in BINARY_EXTENSIONS:
         skip(name, "binary (file extension)")
         return
     try:
-        info = file.stat() if follow_symlinks else file.lstat()
+        info = os.stat(file) if follow_symlinks else os.lstat(file)
     except FileNotFoundError:
         skip(name, "not found (deleted but still in the index)")
         return
@@ -116,7 +120,7 @@ def _scan_file(
         skip(name, f"unreadable: {exc.strerror}")
 
 
-def _list_directory(directory: Path, *, follow_symlinks: bool) -> list[Path]:
+def _list_directory(directory: Path, *, follow_symlinks: bool) -> list[str]:
     top = None if ".git" in directory.resolve().parts else toplevel(directory)
     if top is None:
         return _walk(directory, follow_symlinks=follow_symlinks)
@@ -125,15 +129,16 @@ def _list_directory(directory: Path, *, follow_symlinks: bool) -> list[Path]:
     )
     if proc.returncode != 0:
         return _walk(directory, follow_symlinks=follow_symlinks)
-    files: list[Path] = []
+    files: list[str] = []
+    base = str(top)
     for entry in dict.fromkeys(proc.stdout.split(b"\0")):  # a conflicted file is listed once per stage
         if entry and not entry.endswith(b"/"):  # "nested/": an untracked nested repository
-            files.append(top / os.fsdecode(entry))
+            files.append(os.path.join(base, os.fsdecode(entry)))
     return files
 
 
-def _walk(directory: Path, *, follow_symlinks: bool) -> list[Path]:
-    files: list[Path] = []
+def _walk(directory: Path, *, follow_symlinks: bool) -> list[str]:
+    files: list[str] = []
     visited: set[tuple[int, int]] = set()
     for current, dirs, names in os.walk(directory, followlinks=follow_symlinks):
         if follow_symlinks:  # a symlink loop would never end
@@ -143,15 +148,18 @@ def _walk(directory: Path, *, follow_symlinks: bool) -> list[Path]:
                 continue
             visited.add((info.st_dev, info.st_ino))
         dirs[:] = sorted(d for d in dirs if d != ".git")
-        files.extend(Path(current, name) for name in sorted(names))
+        files.extend(os.path.join(current, name) for name in sorted(names))
     return files
 
 
-def _relative(file: Path, root: Path) -> str:
-    try:
-        text = Path(os.path.abspath(file)).relative_to(os.path.abspath(root)).as_posix()
-    except ValueError:
-        text = file.as_posix()
+def _relative(file: str, root_prefix: str) -> str:
+    """``file`` relative to the root (``root_prefix`` ends with a separator), slash-separated."""
+    absolute = os.path.abspath(file)
+    text = absolute[len(root_prefix) :] if absolute.startswith(root_prefix) else file
+    if os.sep != "/":  # pragma: no cover (POSIX here)
+        text = text.replace(os.sep, "/")
+    if text.isascii():
+        return text
     # Undecodable file names were decoded with surrogates; findings carry printable text.
     return os.fsencode(text).decode("utf-8", "backslashreplace")
 
