@@ -69,18 +69,19 @@ class KeywordIndex:
         )
 
     def hits(self, lowered: bytes) -> dict[int, list[Window]]:
-        """Rule index -> sorted, disjoint spans covering its keyword hits in ``lowered``.
+        """Rule index -> sorted spans covering its keyword hits in ``lowered`` (:func:`windows` merges them).
 
-        Hits of one rule less than :data:`CLUSTER_GAP` apart are merged as they arrive
+        Hits of one keyword less than :data:`CLUSTER_GAP` apart are merged as they arrive
         (:func:`windows` would merge them anyway), and the automaton runs over slices of
         :data:`HIT_SLICE` bytes, so memory stays bounded on keyword-dense input (a run of
         ``a`` matches a 20-``a`` keyword at every position) instead of holding one tuple
         per hit for the whole fragment.
         """
-        found: dict[int, list[list[int]]] = {}
         if self._automaton is None:
             return {}
-        rules = self._rules
+        # Merged per keyword first (one step per hit), then handed to each rule that asked for
+        # the keyword: a common keyword ("key") serves dozens of rules.
+        by_keyword: dict[int, list[list[int]]] = {}
         find = self._automaton.find_matches_as_indexes
         overlap = self._longest - 1
         for base in range(0, len(lowered), HIT_SLICE):
@@ -89,20 +90,23 @@ class KeywordIndex:
             piece = lowered[base : base + HIT_SLICE + overlap]
             for keyword, local_start, local_end in find(piece, overlapping=True):
                 start, end = local_start + base, local_end + base
-                for rule_index in rules[keyword]:
-                    spans = found.get(rule_index)
-                    if spans is None:
-                        found[rule_index] = [[start, end]]
-                        continue
-                    last = spans[-1]
-                    if last[0] - CLUSTER_GAP <= start <= last[1] + CLUSTER_GAP:
-                        # Plain comparisons: this loop runs once per keyword hit.
-                        if start < last[0]:  # noqa: PLR1730 (min() costs a call per hit)
-                            last[0] = start
-                        if end > last[1]:  # noqa: PLR1730
-                            last[1] = end
-                    else:
-                        spans.append([start, end])
+                spans = by_keyword.get(keyword)
+                if spans is None:
+                    by_keyword[keyword] = [[start, end]]
+                    continue
+                last = spans[-1]
+                if last[0] - CLUSTER_GAP <= start <= last[1] + CLUSTER_GAP:
+                    if start < last[0]:  # noqa: PLR1730 (min() costs a call per hit)
+                        last[0] = start
+                    if end > last[1]:  # noqa: PLR1730
+                        last[1] = end
+                else:
+                    spans.append([start, end])
+        found: dict[int, list[list[int]]] = {}
+        rules = self._rules
+        for keyword, spans in by_keyword.items():
+            for rule_index in rules[keyword]:
+                found.setdefault(rule_index, []).extend(spans)
         return {rule: sorted((start, end) for start, end in spans) for rule, spans in found.items()}
 
 
