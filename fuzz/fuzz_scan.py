@@ -20,15 +20,8 @@ Any exception is a crash.
 
 from __future__ import annotations
 
-import atexit
-import hashlib
-import shutil
-import sys
-import tempfile
-from functools import partial
-from pathlib import Path
-
 import atheris
+import harness
 
 with atheris.instrument_imports(include=["gitsecure"]):
     # The engine loads the GitOps analyzer lazily; import its modules here so
@@ -45,9 +38,6 @@ with atheris.instrument_imports(include=["gitsecure"]):
     from gitsecure.scan.rule import Rule
     from gitsecure.scan.settings import ScanSettings
 
-DEFAULT_RUNS = 20_000
-INPUT_TIMEOUT_SECONDS = 30
-_BUDGET_FLAGS = ("-atheris_runs=", "-runs=", "-max_total_time=")
 PATHS = ("deploy/secret.yaml", "app/settings.py", "values.json", "package-lock.json", "kubeconfig", "x.env")
 
 FALLBACK_RULES = (
@@ -123,41 +113,9 @@ def seeds() -> list[bytes]:
     ]
 
 
-def _prepare_argv(argv: list[str], workdir: Path) -> list[str]:
-    flags = [arg for arg in argv[1:] if arg.startswith("-")]
-    inputs = [arg for arg in argv[1:] if not arg.startswith("-")]
-    if any(Path(arg).is_file() for arg in inputs):
-        return argv
-    seed_dir = workdir / "seeds"
-    seed_dir.mkdir()
-    for seed in seeds():
-        (seed_dir / hashlib.sha1(seed, usedforsecurity=False).hexdigest()).write_bytes(seed)
-    extra = []
-    if not any(flag.startswith(_BUDGET_FLAGS) for flag in flags):
-        extra.append(f"-atheris_runs={DEFAULT_RUNS}")
-    if not any(flag.startswith("-timeout=") for flag in flags):
-        extra.append(f"-timeout={INPUT_TIMEOUT_SECONDS}")
-    return [argv[0], *flags, *extra, *inputs, str(seed_dir)]
-
-
 def main() -> None:
-    """Start libFuzzer; it exits the process itself (0 when the budget ran out without a crash)."""
-    missing = [arg for arg in sys.argv[1:] if not arg.startswith("-") and not Path(arg).exists()]
-    if missing:
-        sys.exit(f"error: no such corpus directory or input file: {', '.join(missing)}")
-    workdir = Path(tempfile.mkdtemp(prefix="gitsecure-fuzz-scan-"))
-    remove_workdir = partial(shutil.rmtree, workdir, ignore_errors=True)
-    atexit.register(remove_workdir)
-
-    def one_input(data: bytes) -> None:
-        try:
-            test_one_input(data)
-        except BaseException:
-            remove_workdir()
-            raise
-
-    atheris.Setup(_prepare_argv(sys.argv, workdir), one_input)
-    atheris.Fuzz()
+    """Start libFuzzer with the seeds above (see ``harness.run``)."""
+    harness.run(test_one_input, seeds=seeds, name="scan")
 
 
 if __name__ == "__main__":

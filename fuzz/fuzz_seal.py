@@ -37,22 +37,17 @@ seed, so a crash file replays the same way in any later run.
 
 from __future__ import annotations
 
-import atexit
 import base64
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import random
-import shutil
-import sys
-import tempfile
 from collections.abc import Callable, Iterator
-from functools import partial
 from math import gcd
 from pathlib import Path
 
 import atheris
+import harness
 
 # Imported before the instrumented block on purpose: pyca's Python wrappers are not under test,
 # and instrumenting them would only slow every run down.
@@ -83,9 +78,6 @@ with atheris.instrument_imports(include=["gitsecure", "yaml"]):
         import gitsecure.seal.gotemplate  # noqa: F401
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "kubeseal"
-DEFAULT_RUNS = 20_000
-INPUT_TIMEOUT_SECONDS = 30
-_BUDGET_FLAGS = ("-atheris_runs=", "-runs=", "-max_total_time=")
 _AES_KEY_SIZES = (16, 24, 32)
 _ZERO_NONCE = b"\x00" * 12
 ATTACKER_LABEL = b"fuzz/attacker"
@@ -478,61 +470,9 @@ DICTIONARY = (
 )  # fmt: skip
 
 
-def _dictionary_line(token: str) -> str:
-    # libFuzzer dictionary syntax: one quoted string a line; \xNN for quotes, backslashes and
-    # anything outside printable ASCII. Tokens are written as latin-1 text, one char per byte.
-    escaped = "".join(
-        chr(b) if 32 <= b < 127 and chr(b) not in '\\"' else f"\\x{b:02x}" for b in token.encode("latin-1")
-    )
-    return f'"{escaped}"'
-
-
-def _prepare_argv(argv: list[str], workdir: Path) -> list[str]:
-    """``argv`` plus seeds and dictionary (written to ``workdir``) and the default budget unless given."""
-    flags = [arg for arg in argv[1:] if arg.startswith("-")]
-    inputs = [arg for arg in argv[1:] if not arg.startswith("-")]
-    if any(Path(arg).is_file() for arg in inputs):
-        return argv  # replaying crash files: libFuzzer runs just those, no corpus, no budget
-    seed_dir = workdir / "seeds"
-    seed_dir.mkdir()
-    for seed in seeds():
-        (seed_dir / hashlib.sha1(seed, usedforsecurity=False).hexdigest()).write_bytes(seed)
-    extra = []
-    if not any(flag.startswith("-dict=") for flag in flags):
-        dictionary = workdir / "seal.dict"
-        dictionary.write_text("\n".join(_dictionary_line(token) for token in DICTIONARY) + "\n")
-        extra.append(f"-dict={dictionary}")
-    if not any(flag.startswith(_BUDGET_FLAGS) for flag in flags):
-        extra.append(f"-atheris_runs={DEFAULT_RUNS}")
-    if not any(flag.startswith("-timeout=") for flag in flags):
-        # One input running this long is a finding (a slow path an attacker can trigger), not a wait.
-        extra.append(f"-timeout={INPUT_TIMEOUT_SECONDS}")
-    # New inputs go to the first corpus directory: the user's when given, else the temporary one.
-    return [argv[0], *flags, *extra, *inputs, str(seed_dir)]
-
-
 def main() -> None:
-    """Start libFuzzer; it exits the process itself (0 when the budget ran out without a crash)."""
-    # libFuzzer would stop on a missing corpus directory itself, but without running atexit
-    # handlers, leaving the temporary directory behind; refuse before making it.
-    missing = [arg for arg in sys.argv[1:] if not arg.startswith("-") and not Path(arg).exists()]
-    if missing:
-        sys.exit(f"error: no such corpus directory or input file: {', '.join(missing)}")
-    workdir = Path(tempfile.mkdtemp(prefix="gitsecure-fuzz-"))
-    remove_workdir = partial(shutil.rmtree, workdir, ignore_errors=True)
-    # A normal end is exit(), which runs atexit handlers; a crash ends the process without them.
-    atexit.register(remove_workdir)
-
-    def one_input(data: bytes) -> None:
-        try:
-            test_one_input(data)
-        except BaseException:
-            # The crash still propagates to libFuzzer; the seeds are no longer needed by then.
-            remove_workdir()
-            raise
-
-    atheris.Setup(_prepare_argv(sys.argv, workdir), one_input)
-    atheris.Fuzz()
+    """Start libFuzzer with the seeds and the dictionary above (see ``harness.run``)."""
+    harness.run(test_one_input, seeds=seeds, name="seal", dictionary=DICTIONARY)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Smoke run of the atheris fuzz script: it starts, runs a short fixed budget and meets no crash.
+"""Smoke runs of the atheris fuzz scripts: each starts, runs a short fixed budget and meets no crash.
 
-The long runs (``make fuzz``) stay out of the test suite; this keeps the script from rotting and
-turns a crash on the seed inputs or soon after into a failing test, with the traceback shown.
+The long runs (``make fuzz``) stay out of the test suite; this keeps the scripts (and the
+``fuzz/harness.py`` they share) from rotting and turns a crash on the seed inputs or soon after
+into a failing test, with the traceback shown.
 """
 
 from __future__ import annotations
@@ -16,18 +17,20 @@ import pytest
 # Skip only when the fuzzing engine itself is missing (it is the optional ``fuzz`` extra).
 pytest.importorskip("atheris", reason="atheris is not installed (pip install -e '.[fuzz]')")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_seal.py"
-# About 10 s on a 2-core machine, start-up included (instrumentation, seed generation).
+FUZZ_DIR = Path(__file__).resolve().parents[2] / "fuzz"
+# About 10 s each on a 2-core machine, start-up included (instrumentation, seed generation).
 RUNS = 3000
 
 
 @pytest.mark.slow
-def test_fuzz_script_completes_its_runs_without_a_crash(tmp_path: Path) -> None:
-    """``fuzz_seal.py -atheris_runs=N`` exits 0 and says it did N runs."""
+@pytest.mark.parametrize("script", ["fuzz_seal.py", "fuzz_scan.py"])
+def test_fuzz_script_completes_its_runs_without_a_crash(script: str, tmp_path: Path) -> None:
+    """``fuzz/<script> -atheris_runs=N`` exits 0 and says it did N runs."""
     done = subprocess.run(
         [
             sys.executable,
-            str(SCRIPT),
+            # Run as a script, as ``make fuzz`` does: that puts fuzz/ on sys.path for ``import harness``.
+            str(FUZZ_DIR / script),
             f"-atheris_runs={RUNS}",
             # A fixed seed makes a failure here reproducible with the same command line.
             "-seed=1",
@@ -43,8 +46,8 @@ def test_fuzz_script_completes_its_runs_without_a_crash(tmp_path: Path) -> None:
     )
     output = done.stdout + done.stderr
     # On a crash atheris prints the Python traceback, then libFuzzer names the file holding the
-    # input: show both, not the progress lines before them. Replay: fuzz_seal.py <crash file>.
+    # input: show both, not the progress lines before them. Replay: fuzz/<script> <crash file>.
     crash_report = output[output.find("=== Uncaught Python exception") :] if "Uncaught" in output else output[-4000:]
-    assert done.returncode == 0, f"fuzz script exited {done.returncode}:\n{crash_report}"
+    assert done.returncode == 0, f"{script} exited {done.returncode}:\n{crash_report}"
     # atheris says "Done N in S second(s)" for -atheris_runs, libFuzzer "Done N runs in ..." for -runs.
     assert re.search(rf"^Done {RUNS} (runs )?in \d+ second", output, re.MULTILINE), output[-2000:]
