@@ -453,5 +453,6 @@ def _gitops_candidate(fragment: Fragment) -> bool:
     lowered = fragment.path.lower()
     if lowered.endswith(_GITOPS_SUFFIXES) or "kubeconfig" in lowered or lowered.endswith(".kube/config"):
         return True
-    head = fragment.data[:65536]
-    return b"apiVersion" in head or b"kind:" in head
+    # find() with an end bound, not a slice: a slice would copy up to 64 KiB of every file.
+    data = fragment.data
+    return data.find(b"apiVersion", 0, 65536) >= 0 or data.find(b"kind:", 0, 65536) >= 0

@@ -112,7 +112,10 @@ class KeywordIndex:
 
 def _back(data: bytes, pos: int, lines: int, cap: int) -> int:
     # Start of the line holding pos, then up to `lines` more lines back, never more than `cap` bytes.
-    floor = max(0, pos - cap)
+    floor = pos - cap if pos > cap else 0
+    if not lines:
+        newline = data.rfind(b"\n", floor, pos)
+        return floor if newline < 0 else newline + 1
     start = pos
     for _ in range(lines + 1):
         newline = data.rfind(b"\n", floor, start)
@@ -126,8 +129,10 @@ def _forward(data: bytes, pos: int, cap: int) -> int:
     # End (exclusive) of the line holding pos, its newline included, never more than `cap` bytes on.
     # The newline belongs in the window: a pattern that ends a token with `\s` or a delimiter
     # class must be able to consume it, or a token at the end of a line would be missed.
-    ceiling = min(len(data), pos + cap)
+    ceiling = pos + cap
     newline = data.find(b"\n", pos, ceiling)
+    if newline < 0 and ceiling > len(data):
+        return len(data)
     return ceiling if newline < 0 else newline + 1
 
 
@@ -141,7 +146,11 @@ def windows(data: bytes, hits: Sequence[Window], *, multiline: bool) -> list[Win
     first, last = -1, -1
     for start, end in hits:
         if last >= 0 and (first <= start <= last + CLUSTER_GAP or (start < first and end + CLUSTER_GAP >= first)):
-            first, last = min(first, start), max(last, end)
+            # Plain comparisons rather than min()/max(): this runs once per merged hit.
+            if start < first:  # noqa: PLR1730
+                first = start
+            if end > last:  # noqa: PLR1730
+                last = end
             continue
         if last >= 0:
             spans.append(_widen(data, first, last, multiline=multiline))

@@ -16,6 +16,7 @@ overlapping chunks, so memory stays bounded whatever ``max_file_size`` allows.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
@@ -85,25 +86,30 @@ def _scan_file(
     if os.path.splitext(file)[1].lower() in BINARY_EXTENSIONS:
         skip(name, "binary (file extension)")
         return
+    # One open with O_NOFOLLOW and an fstat instead of lstat + open: two system calls fewer per
+    # file, and the type and size checks apply to the very file that is read. O_NONBLOCK keeps a
+    # FIFO from blocking the open; it is refused by the regular-file check before any read.
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow_symlinks else os.O_NOFOLLOW)
     try:
-        info = os.stat(file) if follow_symlinks else os.lstat(file)
+        fd = os.open(file, flags)
     except FileNotFoundError:
         skip(name, "not found (deleted but still in the index)")
         return
     except OSError as exc:
-        skip(name, f"unreadable: {exc.strerror}")
-        return
-    if stat.S_ISLNK(info.st_mode):
-        skip(name, "symlink (not followed)")
-        return
-    if not stat.S_ISREG(info.st_mode):
-        skip(name, "not a regular file")  # a FIFO or a device would block or never end
-        return
-    if info.st_size > max_file_size:
-        skip(name, f"too large ({info.st_size} bytes, limit {max_file_size})")
+        if exc.errno == errno.ELOOP and not follow_symlinks and os.path.islink(file):
+            skip(name, "symlink (not followed)")
+        else:
+            skip(name, f"unreadable: {exc.strerror}")
         return
     try:
-        with open(file, "rb") as handle:
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                skip(name, "not a regular file")  # a FIFO or a device would block or never end
+                return
+            if info.st_size > max_file_size:
+                skip(name, f"too large ({info.st_size} bytes, limit {max_file_size})")
+                return
             if info.st_size <= WHOLE_LIMIT:
                 data = handle.read(info.st_size)  # a file still growing is scanned as it was at stat time
                 if b"\0" in data[:SNIFF_SIZE]:
