@@ -109,12 +109,16 @@ _STOPWORDS = (
     "1234567",
 )
 
+# The name parts around the keyword are unbounded (``*?``), not counted (``{0,40}?``): a counted
+# repeat multiplies RE2's automaton states, and this pattern runs over more text than any other
+# (measured on the 80 MB bench tree: 0.63 s against 0.17 s, the same 721 matches). The engine's
+# windows already bound how far a match can reach.
 RULES: tuple[Rule, ...] = (
     Rule(
         id="generic-api-key",
         description="Generic secret (high-entropy value assigned to a key/secret/token name)",
         regex=(
-            r"(?i)\b[\w.\-]{0,40}?(?:key|secret|token|passw(?:or)?d|passwd|pwd|credential|auth|api)[\w.\-]{0,40}?"
+            r"(?i)\b[\w.\-]*?(?:key|secret|token|passw(?:or)?d|passwd|pwd|credential|auth|api)[\w.\-]*?"
             r"[\"'\]]{0,2}[ \t]{0,5}(?::=|=>|=|:|\|\|=)[ \t]{0,5}[\"'`]?([A-Za-z0-9+/_.=~\-]{16,256})(?:[\"'`\s;,)\]}<&\\]|$)"
         ),
         keywords=("key", "secret", "token", "passw", "pwd", "credential", "auth", "api"),
@@ -163,7 +167,7 @@ RULES: tuple[Rule, ...] = (
         id="generic-password",
         description="Generic password (literal value assigned to a password name)",
         regex=(
-            r"(?i)\b[\w.\-]{0,30}?(?:passw(?:or)?d|passwd|pwd|passphrase|pass\b)[\w.\-]{0,20}?"
+            r"(?i)\b[\w.\-]*?(?:passw(?:or)?d|passwd|pwd|passphrase|pass\b)[\w.\-]*?"
             r"[\"'\]]{0,2}[ \t]{0,5}(?::=|=>|=|:)[ \t]{0,5}"
             r"(?:[\"'`]([^\s\"'`$<>{}]{6,128})[\"'`]|([^\s\"'`$<>{}()\[\]#;,]{6,128})(?:\s|$))"
         ),
