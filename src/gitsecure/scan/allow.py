@@ -43,7 +43,7 @@ class CompiledAllowlist:
             path = candidate.path.encode("utf-8", "surrogateescape")
             checks.append(any(pattern.search(path) for pattern in self._paths))
         if self._regexes:
-            target = {"secret": candidate.secret, "match": candidate.match, "line": candidate.line}[self._target]
+            target: bytes = getattr(candidate, self._target)  # the field the target names
             checks.append(any(pattern.search(target) for pattern in self._regexes))
         if self._stopwords:
             lowered = candidate.secret.lower()

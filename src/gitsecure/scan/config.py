@@ -172,10 +172,7 @@ def parse_config(document: Mapping[str, Any], *, source: str, root: Path) -> tup
         inline_suppression=_bool(document, "inline_suppression", source, default=True),
         gitops=_bool(document, "gitops", source, default=True),
     )
-    effective = [rule for rule in rules.values() if rule.id not in settings.disabled_rules]
-    # Generic rules last, as in the built-in set: their findings lose to specific ones anyway.
-    effective.sort(key=lambda rule: rule.is_generic)
-    return effective, settings
+    return _effective(rules, settings.disabled_rules), settings
 
 
 def parse_size(value: int | str) -> int:
@@ -203,9 +200,15 @@ def parse_size(value: int | str) -> int:
 def _from_gitleaks(imported: GitleaksConfig) -> tuple[list[Rule], ScanSettings]:
     rules: dict[str, Rule] = {rule.id: rule for rule in _builtin()} if imported.use_default else {}
     rules.update((rule.id, rule) for rule in imported.rules)
-    effective = [rule for rule in rules.values() if rule.id not in imported.disabled_rules]
+    settings = ScanSettings(allowlists=imported.allowlists, disabled_rules=imported.disabled_rules)
+    return _effective(rules, settings.disabled_rules), settings
+
+
+def _effective(rules: Mapping[str, Rule], disabled: frozenset[str]) -> list[Rule]:
+    effective = [rule for rule in rules.values() if rule.id not in disabled]
+    # Generic rules last, as in the built-in set: their findings lose to specific ones anyway.
     effective.sort(key=lambda rule: rule.is_generic)
-    return effective, ScanSettings(allowlists=imported.allowlists, disabled_rules=imported.disabled_rules)
+    return effective
 
 
 def _builtin() -> tuple[Rule, ...]:

@@ -172,8 +172,8 @@ class Engine:
         structural: list[Finding] = []
         quiet: frozenset[int] = frozenset()
         if gitops and fragment.line_numbers is None and fragment.first_line == 1 and _gitops_candidate(fragment):
-            structural, quiet = self._gitops(fragment)
-        findings = self._to_findings(fragment, hits, quiet)
+            structural, quiet = self._gitops(fragment, data)
+        findings = self._to_findings(fragment, data, hits, quiet)
         findings.extend(structural)
         findings.sort(key=lambda f: (f.line, f.column, f.rule_id))
         return findings
@@ -204,6 +204,7 @@ class Engine:
         keyword_hits = self._keywords.hits(data.lower())
         candidates = sorted(set(keyword_hits).union(self._keywords.always))
         whole = [(0, len(data))]
+        context = _Context(data, path, commit)
         for index in candidates:
             compiled = self._compiled[index]
             if not compiled.applies_to(path):
@@ -215,7 +216,7 @@ class Engine:
                 continue
             spans = keyword_hits.get(index)
             spans = prefilter.windows(data, spans, multiline=compiled.multiline) if spans else whole
-            self._run_rule(index, spans, _Context(data, path, commit), hits)
+            self._run_rule(index, spans, context, hits)
         return hits
 
     def _run_rule(self, index: int, spans: Sequence[prefilter.Window], context: _Context, out: list[_Hit]) -> None:
@@ -259,10 +260,9 @@ class Engine:
     # ------------------------------------------------------------------------------------------
     # GitOps
 
-    def _gitops(self, fragment: Fragment) -> tuple[list[Finding], frozenset[int]]:
+    def _gitops(self, fragment: Fragment, data: bytes) -> tuple[list[Finding], frozenset[int]]:
         from gitsecure.scan import gitops  # noqa: PLC0415 (YAML parsing loads only for manifests)
 
-        data = bytes(fragment.data)
         if not gitops.applies_to(fragment.path, data):
             return [], frozenset()
 
@@ -296,8 +296,7 @@ class Engine:
     # ------------------------------------------------------------------------------------------
     # Findings
 
-    def _to_findings(self, fragment: Fragment, hits: list[_Hit], quiet: frozenset[int]) -> list[Finding]:
-        data = bytes(fragment.data)
+    def _to_findings(self, fragment: Fragment, data: bytes, hits: list[_Hit], quiet: frozenset[int]) -> list[Finding]:
         lines = _LineIndex(data)
         findings: list[Finding] = []
         for hit in sorted(hits, key=lambda h: (h.start, h.rule)):
@@ -314,13 +313,13 @@ class Engine:
                     rule_id=rule.id,
                     description=rule.description,
                     path=fragment.path,
-                    line=_file_line(fragment, first),
+                    line=fragment.line_number(first),
                     column=hit.start - line_start + 1,
                     secret=secret,
                     secret_hash=secret_digest(secret),
                     secret_type=rule.baseline_type,
                     entropy=round(hit.entropy, 4),
-                    end_line=_file_line(fragment, last),
+                    end_line=fragment.line_number(last),
                     commit=fragment.commit,
                     hint=rule.hint,
                     tags=(*rule.tags, *hit.tags),
@@ -430,22 +429,10 @@ def _suppressed(fragment: Fragment, data: bytes, first: int, start: int, end: in
     if first == 0 or line_start == 0 or data[line_start - 1 : line_start] != b"\n":
         return False
     # The pragma line must be the file line just above, not merely the fragment's previous line.
-    if _file_line(fragment, first - 1) != _file_line(fragment, first) - 1:
+    if fragment.line_number(first - 1) != fragment.line_number(first) - 1:
         return False
     previous_start, previous_end = _line_around(data, line_start - 1)
     return suppress.suppresses_next_line(data[previous_start:previous_end], yaml=yaml)
-
-
-def _file_line(fragment: Fragment, index: int) -> int:
-    """The file line number of fragment line ``index``, tolerant of short ``line_numbers``."""
-    numbers = fragment.line_numbers
-    if numbers is None:
-        return fragment.first_line + index
-    if 0 <= index < len(numbers):
-        return numbers[index]
-    if not numbers:
-        return fragment.first_line + index
-    return numbers[-1] + (index - len(numbers) + 1)
 
 
 def _gitops_candidate(fragment: Fragment) -> bool:

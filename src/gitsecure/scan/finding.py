@@ -25,10 +25,15 @@ class Fragment:
     """The blob id when the data came from git (staged or history); lets analyzers fetch the whole file."""
 
     def line_number(self, index: int) -> int:
-        """The file line number of the fragment's 0-based line ``index``."""
-        if self.line_numbers is not None:
-            return self.line_numbers[index]
-        return self.first_line + index
+        """The file line number of the fragment's 0-based line ``index``, tolerant of short ``line_numbers``."""
+        numbers = self.line_numbers
+        if numbers is None:
+            return self.first_line + index
+        if 0 <= index < len(numbers):
+            return numbers[index]
+        if not numbers:
+            return self.first_line + index
+        return numbers[-1] + (index - len(numbers) + 1)
 
 
 @dataclass(frozen=True, slots=True)

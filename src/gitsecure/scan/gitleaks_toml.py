@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -45,7 +45,7 @@ class GitleaksConfig:
     allowlists: tuple[Allowlist, ...] = ()
     use_default: bool = False
     disabled_rules: frozenset[str] = frozenset()
-    extends: tuple[str, ...] = field(default=())
+    extends: tuple[str, ...] = ()
     """Ids of built-in rules this file extends (allowlists attached through ``target_rules``)."""
 
 

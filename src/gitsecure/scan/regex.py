@@ -12,6 +12,7 @@ than the search itself on the short windows the engine scans.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,9 @@ _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
 
 
+# Cached: a configured pattern is compiled to validate it (regex_error, group_count), again when a
+# rule first runs, and once per rule for every global allowlist; RE2 objects are immutable.
+@functools.lru_cache(maxsize=1024)
 def compile_bytes(pattern: str) -> Any:
     """An RE2 pattern over bytes; raises ``re2.error`` when ``pattern`` is not valid RE2."""
     return re2.compile(pattern.encode(), _OPTIONS)
