@@ -76,15 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _rescan(paths: list[str], args: argparse.Namespace, *, verbosity: int) -> list[Finding]:
+def _rescan(paths: list[str], args: argparse.Namespace, *, verbosity: int) -> tuple[list[Finding], Path]:
+    """The findings in ``paths`` (the baseline file itself left out) and the root they are relative to."""
     from gitsecure.cli.scan_cmd import relative_to_root, report_skipped, scan_files  # noqa: PLC0415
 
     outcome = scan_files(paths, config=args.config, max_file_size=args.max_file_size)
     report_skipped(outcome.skipped, verbosity=verbosity)
     target = getattr(args, "baseline", None) or getattr(args, "output", None)
     own = relative_to_root(target, outcome.root) if target and target != "-" else None
-    args.root = outcome.root
-    return [f for f in outcome.findings if f.path != own]  # a baseline's hashes are not secrets
+    return [f for f in outcome.findings if f.path != own], outcome.root  # a baseline's hashes are not secrets
 
 
 def _create(args: argparse.Namespace, *, verbosity: int) -> int:
@@ -93,7 +93,7 @@ def _create(args: argparse.Namespace, *, verbosity: int) -> int:
             f"{args.output} already exists",
             hint="use 'gitsecure baseline update' to keep its labels, or --force to replace it",
         )
-    findings = _rescan(args.paths, args, verbosity=verbosity)
+    findings, _root = _rescan(args.paths, args, verbosity=verbosity)
     made = baseline.from_findings(findings, line_numbers=args.line_numbers)
     if args.output == "-":
         sys.stdout.write(made.dumps())
@@ -106,10 +106,10 @@ def _create(args: argparse.Namespace, *, verbosity: int) -> int:
 
 def _update(args: argparse.Namespace, *, verbosity: int) -> int:
     old = baseline.load(args.baseline)
-    findings = _rescan(args.paths, args, verbosity=verbosity)
+    findings, root = _rescan(args.paths, args, verbosity=verbosity)
     from gitsecure.cli.scan_cmd import relative_to_root  # noqa: PLC0415
 
-    covered = [relative_to_root(Path(p).resolve(), args.root) for p in (args.paths or ["."])]
+    covered = [relative_to_root(Path(p).resolve(), root) for p in (args.paths or ["."])]
 
     def scanned(filename: str) -> bool:
         return any(c in ("", ".") or filename == c or filename.startswith(c.rstrip("/") + "/") for c in covered)
@@ -117,13 +117,13 @@ def _update(args: argparse.Namespace, *, verbosity: int) -> int:
     line_numbers = False if args.slim else (True if args.line_numbers else None)
     new = baseline.update(old, findings, scanned=scanned, line_numbers=line_numbers)
     before, after = {e.key for e in old.entries}, {e.key for e in new.entries}
-    text = new.dumps()
-    if text != old.dumps():
+    changed = new.dumps() != old.dumps()
+    if changed:
         baseline.save(new, args.baseline)
     if verbosity >= 0:
         print(
             f"gitsecure: {args.baseline}: {len(after - before)} added, {len(before - after)} removed, "
-            f"{len(after & before)} kept" + ("" if text != old.dumps() else " (unchanged)"),
+            f"{len(after & before)} kept" + ("" if changed else " (unchanged)"),
             file=sys.stderr,
         )
     return EXIT_OK

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 from pathlib import Path
 
 from gitsecure.cli.options import ArgumentParser
 from gitsecure.errors import EXIT_OK, UsageError
 from gitsecure.fileio import atomic_write
+from gitsecure.scan.sources.gitrepo import run_git
 
 #: A line every hook gitsecure writes carries: reinstalling over such a hook needs no --force.
 MARKER = "# gitsecure-hook:"
@@ -120,17 +120,7 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
 
 def hooks_directory(cwd: Path) -> Path:
     """Where git runs hooks for the repository at ``cwd``; :class:`UsageError` outside a repository."""
-    env = {k: v for k, v in os.environ.items() if k not in ("GIT_PAGER", "PAGER")}
-    try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--git-path", "hooks"],  # noqa: S607 (git from PATH, as the hooks run it)
-            cwd=cwd,
-            capture_output=True,
-            env=env,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise UsageError("git is not installed or not on PATH", reference="git-missing") from None
+    proc = run_git(cwd, "rev-parse", "--git-path", "hooks", check=False)
     if proc.returncode != 0:
         raise UsageError(f"{cwd} is not inside a git repository", hint="run 'gitsecure hooks install' in a repository")
     return cwd / os.fsdecode(proc.stdout.rstrip(b"\n"))

@@ -143,11 +143,9 @@ def load_engine(
 
 def rule_table(rules: Sequence[Rule]) -> dict[str, Rule]:
     """Rule records by id, the GitOps checks included, for the reports' rule descriptions."""
+    from gitsecure.scan.gitops import GITOPS_RULES  # noqa: PLC0415
+
     table = {rule.id: rule for rule in rules}
-    try:
-        from gitsecure.scan.gitops import GITOPS_RULES  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - the GitOps checks are optional for the reports
-        return table
     for rule in GITOPS_RULES:
         table.setdefault(rule.id, rule)
     return table

@@ -40,18 +40,15 @@ def objects(root: Node) -> Iterator[Mapping]:
             yield node
 
 
-def analyze_object(obj: Mapping, emit: Emitter) -> bool:
-    """Check one object; ``True`` when it was a kind this module handles (Secret or an encrypted kind)."""
+def analyze_object(obj: Mapping, emit: Emitter) -> None:
+    """Check one object: report a plaintext Secret's values, quiet an encrypted or reference kind."""
     kind = obj.text("kind") or ""
     api = obj.text("apiVersion") or ""
     if kind == "Secret" and api in {"v1", ""}:
         _secret(obj, emit)
-        return True
-    if api.startswith(_ENCRYPTED_OR_REFERENCE_GROUPS) or kind in _REFERENCE_KINDS or kind == "SopsSecret":
+    elif api.startswith(_ENCRYPTED_OR_REFERENCE_GROUPS) or kind in _REFERENCE_KINDS or kind == "SopsSecret":
         # SealedSecret encryptedData/template, SOPS envelopes, secret-store references: never a finding.
         emit.hush_node(obj)
-        return True
-    return False
 
 
 def _name(obj: Mapping) -> str:

@@ -63,5 +63,5 @@ def render(report: Report, *, color: bool = False) -> str:
     if report.findings:
         lines.append("")
     line = summary_line(report)
-    lines.append(_paint(line, _YELLOW if report.findings else "", color=color and bool(report.findings)))
+    lines.append(_paint(line, _YELLOW, color=color and bool(report.findings)))
     return "\n".join(lines) + "\n"

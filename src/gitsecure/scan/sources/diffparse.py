@@ -6,9 +6,9 @@ a hunk match swallows its removed and added lines in C; the added block
 becomes fragment data with one ``bytes.replace``. Line numbers come from the
 hunk headers (with ``-U0`` every added line of a hunk is consecutive).
 
-Expected input: ``--src-prefix=a/ --dst-prefix=b/`` (git's default, forced
-by :mod:`gitrepo`), ``--full-index``, ``-U0``, and for logs a format whose
-line is NUL followed by the commit id.
+Expected input: git run with :data:`DIFF_OPTIONS` (``-U0``, ``--full-index``,
+``--src-prefix=a/ --dst-prefix=b/``, which :mod:`gitrepo` also pins), and for
+logs :data:`COMMIT_FORMAT`, whose line is NUL followed by the commit id.
 """
 
 from __future__ import annotations
@@ -21,6 +21,17 @@ from gitsecure.scan.sources.gitrepo import display_path, unquote_path
 
 #: ``--format`` for ``git log`` that :class:`DiffParser` recognises as a commit boundary.
 COMMIT_FORMAT = "--format=%x00%H"
+#: The ``git diff``/``git log -p`` options whose output :class:`DiffParser` reads.
+DIFF_OPTIONS = (
+    "-U0",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--full-index",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--ignore-submodules=all",
+)
 
 _EVENTS = re.compile(
     rb"^\x00(?P<commit>[0-9a-f]{40,64})$"

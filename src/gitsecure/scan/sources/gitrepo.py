@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
 from gitsecure.errors import InputError, UsageError
-
-#: The id of the empty tree, which every git repository knows without storing it.
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 # Settings that alter what git prints; forced so the parsers see one format.
 _CONFIG = (
@@ -60,7 +56,7 @@ def run_git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedP
     except FileNotFoundError:
         raise UsageError("git is not installed or not on PATH", reference="git-missing") from None
     if check and proc.returncode != 0:
-        detail = _first_line(proc.stderr)
+        detail = first_error_line(proc.stderr)
         raise InputError(f"git {args[0]} failed: {detail}", reference="git-failed")
     return proc
 
@@ -100,11 +96,6 @@ def resolve_commit(repo: Path, revision: str) -> str | None:
     if proc.returncode != 0:
         return None
     return proc.stdout.decode("ascii").strip()
-
-
-def has_head(repo: Path) -> bool:
-    """False in a repository without a commit yet (an unborn branch)."""
-    return resolve_commit(repo, "HEAD") is not None
 
 
 def unquote_path(raw: bytes) -> bytes:
@@ -197,11 +188,7 @@ def _drain(stream: IO[bytes], count: int) -> None:
         count -= len(piece)
 
 
-def _first_line(stderr: bytes) -> str:
+def first_error_line(stderr: bytes) -> str:
+    """The first non-blank line of git's stderr, without its ``fatal:`` prefix, for a one-line error."""
     lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     return lines[0].removeprefix("fatal: ").strip() if lines else "no error message"
-
-
-def pathspec_args(paths: Sequence[str]) -> list[str]:
-    """``-- :(literal)p ...``: paths passed to git as they are, never as glob patterns."""
-    return ["--", *(f":(literal){p}" for p in paths)]

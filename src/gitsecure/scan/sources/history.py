@@ -39,9 +39,17 @@ from typing import IO
 from gitsecure.errors import InputError, UsageError
 from gitsecure.scan.finding import Finding
 from gitsecure.scan.sources import Scanner
-from gitsecure.scan.sources.diffparse import COMMIT_FORMAT, DiffParser, FileDiff, boundary
-from gitsecure.scan.sources.gitrepo import BlobReader, git_command, git_env, require_repository, resolve_commit, run_git
-from gitsecure.scan.sources.staged import DIFF_OPTIONS, scan_added_lines, scan_file_diff
+from gitsecure.scan.sources.diffparse import COMMIT_FORMAT, DIFF_OPTIONS, DiffParser, FileDiff, boundary
+from gitsecure.scan.sources.gitrepo import (
+    BlobReader,
+    first_error_line,
+    git_command,
+    git_env,
+    require_repository,
+    resolve_commit,
+    run_git,
+)
+from gitsecure.scan.sources.staged import scan_added_lines, scan_file_diff
 
 #: Largest blob fetched whole for context; bigger files are judged on their added lines.
 CONTEXT_FILE_LIMIT = 1 << 20
@@ -86,9 +94,12 @@ def scan_history(
         try:
             for text in itertools.chain(pieces, [None]):  # None: the end, where the last file is flushed
                 for diff in parser.feed(text) if text is not None else parser.close():
-                    if blobs is None and _needs_context(diff):
-                        blobs = BlobReader(repo)
-                    yield from _new(_scan(scanner, diff, blobs), diff, reported)
+                    if _needs_context(diff):
+                        blobs = blobs or BlobReader(repo)
+                        findings = scan_file_diff(scanner, diff, blobs, limit=CONTEXT_FILE_LIMIT)
+                    else:
+                        findings = scan_added_lines(scanner, diff)
+                    yield from _new(findings, diff, reported)
                 if meter is not None:
                     meter.update(parser.commits, len(reported))
         finally:
@@ -103,8 +114,7 @@ def scan_history(
                 meter.finish()
         if status != 0:
             errors.seek(0)
-            detail = errors.read().decode("utf-8", "replace").strip().splitlines() or ["no error message"]
-            raise InputError(f"git log failed: {detail[0].removeprefix('fatal: ')}", reference="git-failed")
+            raise InputError(f"git log failed: {first_error_line(errors.read())}", reference="git-failed")
 
 
 def _revisions(repo: Path, *, since: str | None, all_refs: bool) -> list[str]:
@@ -175,12 +185,6 @@ def _pieces(stdout: IO[bytes]) -> Generator[bytes, None, None]:
 def _needs_context(diff: FileDiff) -> bool:
     path = diff.path.lower()
     return diff.blob is not None and (path.endswith(_CONTEXT_SUFFIXES) or path.rsplit("/", 1)[-1] in _CONTEXT_NAMES)
-
-
-def _scan(scanner: Scanner, diff: FileDiff, blobs: BlobReader | None) -> Iterator[Finding]:
-    if blobs is not None and _needs_context(diff):
-        return scan_file_diff(scanner, diff, blobs, limit=CONTEXT_FILE_LIMIT)
-    return scan_added_lines(scanner, diff)
 
 
 def _new(findings: Iterator[Finding], diff: FileDiff, reported: set[tuple[str, str]]) -> Iterator[Finding]:

@@ -36,12 +36,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gitsecure.scan.finding import Finding, Fragment
+from gitsecure.scan.settings import DEFAULT_MAX_FILE_SIZE
 from gitsecure.scan.sources import Scanner
-from gitsecure.scan.sources.diffparse import DiffParser, FileDiff
+from gitsecure.scan.sources.diffparse import DIFF_OPTIONS, DiffParser, FileDiff
 from gitsecure.scan.sources.gitrepo import BlobReader, require_toplevel, run_git
 
-#: Default for ``max_file_size`` (the engine's settings usually pass their own).
-MAX_FILE_SIZE = 10 << 20
 #: Unchanged lines scanned on each side of a block of added lines (a two-line assignment, the
 #: ``pragma: allowlist nextline secret`` line above, a key's ``BEGIN``/``END`` and header lines).
 CONTEXT_LINES = 4
@@ -52,19 +51,9 @@ MAX_GROW_BYTES = 24 << 10
 # trimmed. A key's last body line may be shorter; it then counts as one of the context lines.
 _BODY_MIN = 16
 _BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
-DIFF_OPTIONS = (
-    "-U0",
-    "--no-color",
-    "--no-ext-diff",
-    "--no-textconv",
-    "--full-index",
-    "--src-prefix=a/",
-    "--dst-prefix=b/",
-    "--ignore-submodules=all",
-)
 
 
-def scan_staged(scanner: Scanner, *, repo: Path, max_file_size: int = MAX_FILE_SIZE) -> Iterator[Finding]:
+def scan_staged(scanner: Scanner, *, repo: Path, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Iterator[Finding]:
     """Yield the findings on lines the index adds, in the work tree containing ``repo``.
 
     Paths are relative to the top of the work tree; ``blob`` on each fragment
