@@ -125,7 +125,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="gcp-service-account-key",
         description="Google Cloud service-account key file",
-        regex=r"\"private_key_id\"\s{0,5}:\s{0,5}\"([0-9a-f]{40})\"",
+        regex=r"\"private_key_id\"[ \t]{0,5}:[ \t]{0,5}\"([0-9a-f]{40})\"",
         keywords=("private_key_id",),
         entropy=3.0,
         hint="delete the key in IAM > Service accounts > Keys; prefer workload identity to key files",
@@ -190,7 +190,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="azure-storage-account-key",
         description="Azure storage account access key",
-        regex=r"(?i)account_?key[\"']?\s{0,5}[=:]\s{0,5}[\"']?(?-i:([A-Za-z0-9+/]{86}==))",
+        regex=r"(?i)account_?key[\"']?[ \t]{0,5}[=:][ \t]{0,5}[\"']?(?-i:([A-Za-z0-9+/]{86}==))",
         keywords=("accountkey", "account_key"),
         entropy=4.0,
         secret_type="Azure Storage Account access key",

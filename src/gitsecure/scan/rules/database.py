@@ -151,7 +151,7 @@ RULES: tuple[Rule, ...] = (
             + ":"
             + _PASS
             + _HOST
-            + r"|(?:ldap[_.\-]?)?bind[_.\-]?(?:dn[_.\-]?)?(?:password|passwd|pw|credentials?)[\"']?\s{0,5}[:=]\s{0,5}[\"']?([^\s\"'<>]{4,128})"
+            + r"|(?:ldap[_.\-]?)?bind[_.\-]?(?:dn[_.\-]?)?(?:password|passwd|pw|credentials?)[\"']?[ \t]{0,5}[:=][ \t]{0,5}[\"']?([^\s\"'<>]{4,128})"
         ),
         keywords=(
             "ldap://",

@@ -210,7 +210,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="kubeadm-bootstrap-token",
         description="Kubernetes bootstrap token (kubeadm join)",
-        regex=r"(?i)(?:kubeadm\s{1,5}join\b[^\n]{0,200}?--token[=\s]{1,5}|bootstrap[_.\-]?token[\w.\-]{0,20}[\"']?\s{0,5}[:=]\s{0,5}[\"']?)(?-i:([a-z0-9]{6}\.[a-z0-9]{16}))\b",
+        regex=r"(?i)(?:kubeadm\s{1,5}join\b[^\n]{0,200}?--token[=\s]{1,5}|bootstrap[_.\-]?token[\w.\-]{0,20}[\"']?[ \t]{0,5}[:=][ \t]{0,5}[\"']?)(?-i:([a-z0-9]{6}\.[a-z0-9]{16}))\b",
         keywords=("kubeadm", "bootstrap"),
         entropy=3.0,
         # The token the Kubernetes documentation uses in every example.
@@ -228,7 +228,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="kubeconfig-oidc-refresh-token",
         description="OIDC refresh token in a kubeconfig auth-provider",
-        regex=r"(?i)\b(?:idp-)?refresh-token\s{0,5}:\s{0,5}[\"']?(?-i:([A-Za-z0-9_\-./+=~]{20,1000}))(?:[\"'\s]|$)",
+        regex=r"(?i)\b(?:idp-)?refresh-token[ \t]{0,5}:[ \t]{0,5}[\"']?(?-i:([A-Za-z0-9_\-./+=~]{20,1000}))(?:[\"'\s]|$)",
         keywords=("refresh-token",),
         entropy=3.5,
         hint="revoke the refresh token at the identity provider and log in again",

@@ -33,7 +33,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="npm-legacy-auth-token",
         description="npm legacy (UUID) auth token in .npmrc",
-        regex=r"(?i)_authToken\s{0,5}=\s{0,5}[\"']?(" + UUID_LOWER + r")",
+        regex=r"(?i)_authToken[ \t]{0,5}=[ \t]{0,5}[\"']?(" + UUID_LOWER + r")",
         keywords=("_authtoken",),
         entropy=3.0,
         secret_type="NPM tokens",
