@@ -13,7 +13,8 @@ opening means trial decryption over every key held.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -25,6 +26,10 @@ from gitsecure.errors import GitsecureError
 SESSION_KEY_SIZE = 32
 _ZERO_NONCE = b"\x00" * 12
 _PREFIX_SIZE = 2
+
+# RSA private-key operations attempted so far (a metric and a benchmark figure).
+_ops_lock = threading.Lock()
+_ops_count = 0
 
 
 class DecryptionError(GitsecureError):
@@ -60,6 +65,36 @@ def seal(public_key: rsa.RSAPublicKey, plaintext: bytes, *, label: bytes) -> byt
 
 def unseal(private_keys: Iterable[rsa.RSAPrivateKey], ciphertext: bytes, *, label: bytes) -> bytes:
     """Open a sealed value with the first key that can; raise :class:`DecryptionError` otherwise."""
+    return _open(private_keys, ciphertext, label)[0]
+
+
+def unseal_ordered(keys: Sequence[rsa.RSAPrivateKey], ciphertext: bytes, *, label: bytes) -> tuple[bytes, int]:
+    """Like :func:`unseal`, trying ``keys`` in order; also return the index of the key that opened it.
+
+    Callers that hold several keys put the most likely one first and learn
+    which one worked, so the next value of the same SealedSecret costs one
+    RSA operation instead of one per key.
+    """
+    return _open(keys, ciphertext, label)
+
+
+def private_operations() -> int:
+    """How many RSA private-key operations :func:`unseal` and :func:`unseal_ordered` have attempted.
+
+    Every decryption attempt counts, failed ones included: they cost the same.
+    The count is process-wide and only grows.
+    """
+    with _ops_lock:
+        return _ops_count
+
+
+def _count_private_operation() -> None:
+    global _ops_count  # noqa: PLW0603 - one process-wide counter, behind a lock
+    with _ops_lock:
+        _ops_count += 1
+
+
+def _open(private_keys: Iterable[rsa.RSAPrivateKey], ciphertext: bytes, label: bytes) -> tuple[bytes, int]:
     if len(ciphertext) < _PREFIX_SIZE:
         raise DecryptionError()
     wrapped_len = int.from_bytes(ciphertext[:_PREFIX_SIZE], "big")
@@ -68,9 +103,10 @@ def unseal(private_keys: Iterable[rsa.RSAPrivateKey], ciphertext: bytes, *, labe
         raise DecryptionError()
     wrapped, body = ciphertext[_PREFIX_SIZE:end], ciphertext[end:]
     oaep = _oaep(label)
-    for key in private_keys:
+    for index, key in enumerate(private_keys):
         if key.key_size // 8 != wrapped_len:
             continue
+        _count_private_operation()
         try:
             session_key = key.decrypt(wrapped, oaep)
         except ValueError:
@@ -80,7 +116,7 @@ def unseal(private_keys: Iterable[rsa.RSAPrivateKey], ciphertext: bytes, *, labe
         if len(session_key) not in (16, 24, 32):
             continue
         try:
-            return AESGCM(session_key).decrypt(_ZERO_NONCE, body, None)
+            return AESGCM(session_key).decrypt(_ZERO_NONCE, body, None), index
         except InvalidTag:
             continue
     raise DecryptionError()

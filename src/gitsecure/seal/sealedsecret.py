@@ -11,7 +11,7 @@ import base64
 import binascii
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gitsecure.crypto import hybrid
@@ -97,6 +97,33 @@ def label_of(obj: Manifest) -> bytes:
     return label_for(scope, namespace=str(meta.get("namespace") or ""), name=str(meta.get("name") or ""))
 
 
+Opener = Callable[[bytes, bytes], bytes]
+"""``opener(ciphertext, label) -> plaintext`` or :class:`hybrid.DecryptionError`: which keys, in which order.
+
+:func:`keys_opener` tries a fixed list; the controller tries the likeliest key first.
+"""
+
+
+class UnsealError(InputError):
+    """Items of a SealedSecret could not be opened or rendered; names the items, never a value."""
+
+    reference = "unseal-failed"
+
+    def __init__(self, message: str, *, no_key: bool) -> None:
+        super().__init__(message)
+        # True when a value opened with none of the keys tried: wrong key, wrong label, or corruption.
+        self.no_key = no_key
+
+
+def keys_opener(private_keys: Sequence[PrivateKey]) -> Opener:
+    """An :data:`Opener` that tries ``private_keys`` in the order given."""
+
+    def open_value(ciphertext: bytes, label: bytes) -> bytes:
+        return hybrid.unseal(private_keys, ciphertext, label=label)
+
+    return open_value
+
+
 def _group_item_errors(errors: dict[str, str]) -> str:
     # Same message for several items -> one line listing them, like upstream's
     # "no key could decrypt secret (foo, bar)"; different messages joined with "; ".
@@ -106,10 +133,11 @@ def _group_item_errors(errors: dict[str, str]) -> str:
     return "; ".join(f"{message} ({', '.join(keys)})" for message, keys in grouped.items())
 
 
-def _decrypt_items(obj: Manifest, private_keys: Sequence[PrivateKey]) -> tuple[dict[str, bytes], dict[str, str]]:
+def _decrypt_items(obj: Manifest, opener: Opener) -> tuple[dict[str, bytes], dict[str, str], bool]:
     label = label_of(obj)
     data: dict[str, bytes] = {}
     errors: dict[str, str] = {}
+    no_key = False
     for key, value in obj["spec"].get("encryptedData", {}).items():
         try:
             ciphertext = base64.b64decode(value, validate=True)
@@ -117,16 +145,16 @@ def _decrypt_items(obj: Manifest, private_keys: Sequence[PrivateKey]) -> tuple[d
             errors[key] = "illegal base64 data"
             continue
         try:
-            data[key] = hybrid.unseal(private_keys, ciphertext, label=label)
+            data[key] = opener(ciphertext, label)
         except hybrid.DecryptionError as exc:
-            errors[key] = exc.message
-    return data, errors
+            errors[key], no_key = exc.message, True
+    return data, errors, no_key
 
 
-def _legacy_items(obj: Manifest, private_keys: Sequence[PrivateKey]) -> dict[str, bytes]:
+def _legacy_items(obj: Manifest, opener: Opener) -> dict[str, bytes]:
     # Pre-0.7 SealedSecrets: one sealed blob holding a whole v1/Secret as JSON.
     try:
-        blob = hybrid.unseal(private_keys, base64.b64decode(obj["spec"]["data"], validate=True), label=label_of(obj))
+        blob = opener(base64.b64decode(obj["spec"]["data"], validate=True), label_of(obj))
         inner = json.loads(blob)
         return {k: base64.b64decode(v) for k, v in (inner.get("data") or {}).items()}
     except (hybrid.DecryptionError, binascii.Error, ValueError, TypeError, AttributeError, RecursionError):
@@ -137,9 +165,14 @@ def _legacy_items(obj: Manifest, private_keys: Sequence[PrivateKey]) -> dict[str
 def unseal(obj: Manifest, private_keys: Sequence[PrivateKey], *, accept_deprecated_v1_data: bool = False) -> Manifest:
     """The ``v1/Secret`` a controller would create from ``obj``; all or nothing.
 
-    Raises :class:`InputError` naming the items that failed; never returns a
-    partial Secret.
+    Raises :class:`InputError` (an :class:`UnsealError` when items fail)
+    naming the items that failed; never returns a partial Secret.
     """
+    return unseal_with(obj, keys_opener(private_keys), accept_deprecated_v1_data=accept_deprecated_v1_data)
+
+
+def unseal_with(obj: Manifest, opener: Opener, *, accept_deprecated_v1_data: bool = False) -> Manifest:
+    """:func:`unseal` with the values opened by ``opener``: the one code path for the CLI and the controller."""
     obj = parse(obj)
     spec = obj["spec"]
     if spec.get("data"):
@@ -154,11 +187,11 @@ def unseal(obj: Manifest, private_keys: Sequence[PrivateKey], *, accept_deprecat
                 reference="deprecated-data",
             )
         try:
-            data, errors = _legacy_items(obj, private_keys), dict[str, str]()
+            data, errors, no_key = _legacy_items(obj, opener), dict[str, str](), False
         except hybrid.DecryptionError as exc:
-            raise InputError(exc.message, reference="unseal-failed") from None
+            raise UnsealError(exc.message, no_key=True) from None
     else:
-        data, errors = _decrypt_items(obj, private_keys)
+        data, errors, no_key = _decrypt_items(obj, opener)
     template = spec.get("template") or {}
     templates = template.get("data") or {}
     if templates and not errors:
@@ -173,7 +206,7 @@ def unseal(obj: Manifest, private_keys: Sequence[PrivateKey], *, accept_deprecat
                 continue
             data[key] = rendered.encode("utf-8", "surrogateescape")
     if errors:
-        raise InputError(_group_item_errors(errors), reference="unseal-failed")
+        raise UnsealError(_group_item_errors(errors), no_key=no_key)
     return _secret_manifest(obj, template, data)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -109,3 +110,47 @@ def test_round_trip_over_scopes_names_and_binary_values(
     ciphertext = hybrid.seal(small_pair.private_key.public_key(), plaintext, label=label)
     assert hybrid.unseal([small_pair.private_key], ciphertext, label=label) == plaintext
     assert reference_open(small_pair.private_key, ciphertext, label) == plaintext
+
+
+def test_unseal_ordered_reports_which_key_opened(small_pair: KeyPair, other_pair: KeyPair) -> None:
+    ciphertext = hybrid.seal(other_pair.private_key.public_key(), b"v", label=b"l")
+    keys = [small_pair.private_key, other_pair.private_key]
+    assert hybrid.unseal_ordered(keys, ciphertext, label=b"l") == (b"v", 1)
+    assert hybrid.unseal_ordered(keys[::-1], ciphertext, label=b"l") == (b"v", 0)
+    for wrong in ([], [small_pair.private_key]):
+        with pytest.raises(hybrid.DecryptionError, match="^no key could decrypt secret$"):
+            hybrid.unseal_ordered(wrong, ciphertext, label=b"l")
+    with pytest.raises(hybrid.DecryptionError):
+        hybrid.unseal_ordered(keys, ciphertext, label=b"other")
+
+
+def test_every_private_key_attempt_is_counted(small_pair: KeyPair, other_pair: KeyPair, reference_key: Any) -> None:
+    ciphertext = hybrid.seal(other_pair.private_key.public_key(), b"v", label=b"l")
+    before = hybrid.private_operations()
+    hybrid.unseal([small_pair.private_key, other_pair.private_key], ciphertext, label=b"l")
+    assert hybrid.private_operations() - before == 2  # the failed attempt costs as much as the good one
+    before = hybrid.private_operations()
+    hybrid.unseal_ordered([other_pair.private_key, small_pair.private_key], ciphertext, label=b"l")
+    assert hybrid.private_operations() - before == 1  # stops at the first key that opens it
+    before = hybrid.private_operations()
+    with pytest.raises(hybrid.DecryptionError):
+        hybrid.unseal([small_pair.private_key, other_pair.private_key], ciphertext, label=b"wrong")
+    assert hybrid.private_operations() - before == 2
+    # A 4096-bit key cannot hold a 256-byte RSA block: skipped without an RSA operation.
+    before = hybrid.private_operations()
+    hybrid.unseal_ordered([reference_key, other_pair.private_key], ciphertext, label=b"l")
+    assert hybrid.private_operations() - before == 1
+    before = hybrid.private_operations()
+    with pytest.raises(hybrid.DecryptionError):
+        hybrid.unseal([other_pair.private_key], ciphertext[:1], label=b"l")
+    assert hybrid.private_operations() == before
+
+
+def test_the_count_is_exact_across_threads(small_pair: KeyPair, other_pair: KeyPair) -> None:
+    ciphertext = hybrid.seal(other_pair.private_key.public_key(), b"v", label=b"l")
+    keys = [small_pair.private_key, other_pair.private_key]
+    before = hybrid.private_operations()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: hybrid.unseal_ordered(keys, ciphertext, label=b"l"), range(40)))
+    assert results == [(b"v", 1)] * 40
+    assert hybrid.private_operations() - before == 80

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gitsecure.crypto import hybrid
 from gitsecure.crypto.keys import KeyPair
 from gitsecure.errors import InputError
 from gitsecure.seal import sealedsecret
@@ -107,6 +108,32 @@ def test_one_bad_item_fails_the_whole_unseal(small_pair: KeyPair, other_pair: Ke
     with pytest.raises(InputError) as info:
         sealedsecret.unseal(sealed, [small_pair.private_key])
     assert info.value.message == "no key could decrypt secret (blob); illegal base64 data (junk)"
+
+
+def test_unseal_with_a_custom_opener_sees_each_value_and_the_label(small_pair: KeyPair) -> None:
+    sealed = sealedsecret.build(make_secret(), small_pair.private_key.public_key())
+    seen: list[bytes] = []
+
+    def opener(ciphertext: bytes, label: bytes) -> bytes:
+        seen.append(label)
+        return hybrid.unseal([small_pair.private_key], ciphertext, label=label)
+
+    secret = sealedsecret.unseal_with(sealed, opener)
+    assert secret == sealedsecret.unseal(sealed, [small_pair.private_key])
+    assert seen == [b"shop/db", b"shop/db"]
+
+
+def test_unseal_error_says_whether_a_key_was_missing(small_pair: KeyPair, other_pair: KeyPair) -> None:
+    sealed = sealedsecret.build(make_secret(), small_pair.private_key.public_key())
+    with pytest.raises(sealedsecret.UnsealError) as info:
+        sealedsecret.unseal(sealed, [other_pair.private_key])
+    assert info.value.no_key
+    assert info.value.reference == "unseal-failed"
+    sealed["spec"]["template"]["data"] = {"broken": "{{ .password "}
+    with pytest.raises(sealedsecret.UnsealError) as info:
+        sealedsecret.unseal(sealed, [small_pair.private_key])
+    assert not info.value.no_key
+    assert info.value.message == "template: broken:1: unclosed action (broken)"
 
 
 def test_legacy_data_field(small_pair: KeyPair) -> None:
