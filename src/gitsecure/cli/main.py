@@ -29,6 +29,7 @@ COMMANDS: dict[str, Command] = {
     "scan": Command("gitsecure.cli.scan_cmd", "find secrets in files, staged changes, history or stdin"),
     "baseline": Command("gitsecure.cli.baseline_cmd", "create, update and audit a detect-secrets .secrets.baseline"),
     "hooks": Command("gitsecure.cli.hooks_cmd", "install gitsecure's pre-commit and pre-push git hooks"),
+    "controller": Command("gitsecure.cli.controller_cmd", "run the in-cluster controller that unseals SealedSecrets"),
 }
 
 USAGE = """usage: gitsecure [-v | -q] [--version] COMMAND [ARGS...]
