@@ -1,0 +1,152 @@
+"""kopf wiring: watch streams in, work-queue keys out.
+
+kopf lists and watches SealedSecrets and Secrets (with reconnection and
+relisting), and its ``on.event`` handlers do one thing: put ``namespace/name``
+on the work queue. The handlers are ``on.event`` handlers on purpose: kopf's
+change-detecting handlers (``on.create``/``on.update``) keep a diff-base
+annotation and handler progress on the object itself, which Argo CD and Flux
+would show as drift on users' SealedSecrets. With ``on.event`` and event
+posting off, kopf writes nothing to any object; the controller's own
+:class:`~gitsecure.controller.reconciler.Reconciler` writes only the Secret,
+the SealedSecret's status and Events.
+
+As upstream, a SealedSecret is processed when it appears, when its ``spec``
+changes and at every (re)listing; metadata-only changes and our own status
+writes are ignored. A deleted Secret that a SealedSecret owned (or that is
+annotated ``managed``) brings its SealedSecret back into the queue, so the
+Secret is recreated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kopf
+
+from gitsecure.controller.workqueue import WorkQueue
+
+log = logging.getLogger("gitsecure.controller")
+
+SEALED_GROUP, SEALED_VERSION, SEALED_PLURAL = "bitnami.com", "v1alpha1", "sealedsecrets"
+MANAGED_ANNOTATION = "sealedsecrets.bitnami.com/managed"
+SEALED_API_VERSION = f"{SEALED_GROUP}/{SEALED_VERSION}"
+
+
+def label_filter(selector: str) -> dict[str, Any] | None:
+    """A kopf ``labels=`` filter for a simple label selector (``k=v``, ``k==v``, ``k!=v``, ``k``, ``!k``)."""
+    if not selector.strip():
+        return None
+    filters: dict[str, Any] = {}
+    for term in (t.strip() for t in selector.split(",")):
+        if not term:
+            continue
+        if "!=" in term:
+            key, value = (part.strip() for part in term.split("!=", 1))
+            filters[key] = _not_equal(value)
+        elif "=" in term:
+            key, value = (part.strip() for part in term.replace("==", "=").split("=", 1))
+            filters[key] = value
+        elif term.startswith("!"):
+            filters[term[1:].strip()] = kopf.ABSENT
+        else:
+            filters[term] = kopf.PRESENT
+    return filters
+
+
+def _not_equal(value: str) -> Callable[[str | None], bool]:
+    def check(actual: str | None, **_: Any) -> bool:
+        return actual != value
+
+    return check
+
+
+def _spec_digest(spec: Mapping[str, Any] | None) -> str:
+    canonical = json.dumps(spec or {}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class EventRouter:
+    """Decides which watch events become work-queue keys."""
+
+    def __init__(self, queue: WorkQueue, *, skip_recreate: bool) -> None:
+        self._queue = queue
+        self._skip_recreate = skip_recreate
+        self._specs: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def known(self) -> list[str]:
+        """Every SealedSecret key seen and not deleted."""
+        with self._lock:
+            return list(self._specs)
+
+    def sealed_secret_event(self, event_type: str | None, namespace: str, name: str, spec: Mapping[str, Any]) -> None:
+        """A watch event for a SealedSecret (``event_type`` None is kopf's initial listing)."""
+        key = f"{namespace}/{name}"
+        with self._lock:
+            if event_type == "DELETED":
+                self._specs.pop(key, None)
+            else:
+                digest = _spec_digest(spec)
+                if event_type == "MODIFIED" and self._specs.get(key) == digest:
+                    return  # status or metadata only: our own status writes land here too
+                self._specs[key] = digest
+        self._queue.add(key)
+
+    def secret_event(self, event_type: str | None, body: Mapping[str, Any]) -> None:
+        """A watch event for a Secret: recreate an owned or managed Secret that was deleted."""
+        if event_type != "DELETED" or self._skip_recreate:
+            return
+        meta = body.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        owned = any(
+            isinstance(ref, Mapping)
+            and ref.get("controller") is True
+            and ref.get("kind") == "SealedSecret"
+            and str(ref.get("apiVersion", "")).startswith(f"{SEALED_GROUP}/")
+            for ref in meta.get("ownerReferences") or []
+        )
+        managed = (meta.get("annotations") or {}).get(MANAGED_ANNOTATION) == "true"
+        with self._lock:
+            wanted = key in self._specs
+        if wanted and (owned or managed):
+            log.info("Secret %s was deleted; recreating it", key)
+            self._queue.add(key)
+
+
+def build_registry(
+    router: EventRouter,
+    *,
+    label_selector: str,
+    login: Callable[[], kopf.ConnectionInfo],
+) -> kopf.OperatorRegistry:
+    """A kopf registry holding only enqueueing handlers and the login handler."""
+    registry = kopf.OperatorRegistry()
+    labels = label_filter(label_selector)
+
+    @kopf.on.login(registry=registry)
+    def _login(**_: Any) -> kopf.ConnectionInfo:
+        return login()
+
+    @kopf.on.event(SEALED_GROUP, SEALED_VERSION, SEALED_PLURAL, registry=registry, labels=labels)
+    async def _sealed_secret(*, type: str, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> None:
+        router.sealed_secret_event(type, namespace or "", name, spec)
+
+    @kopf.on.event("v1", "secrets", registry=registry, labels=labels)
+    async def _secret(*, type: str, body: kopf.Body, **_: Any) -> None:
+        router.secret_event(type, body)
+
+    return registry
+
+
+def operator_settings() -> kopf.OperatorSettings:
+    """kopf settings that leave no trace on users' objects."""
+    settings = kopf.OperatorSettings()
+    settings.posting.enabled = False
+    # The handlers above only enqueue; they must never be retried or delayed by kopf.
+    settings.batching.idle_timeout = 1.0
+    return settings
