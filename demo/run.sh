@@ -83,4 +83,50 @@ git -C "$repo" log --oneline
 show "gitsecure scan --history      # the whole history is clean too"
 (cd "$repo" && gitsecure scan --history)
 
+step "7. The in-cluster controller unseals it (against the kmock API emulator: no real cluster here)"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+api_port_file="$work/kube.ready"
+ctl_port="$(free_port)"
+metrics_port="$(free_port)"
+show "python -m tests.support.kube --kubeconfig kubeconfig --namespace kube-system --namespace shop &   # the emulated API server"
+(cd "$here/.." && exec python -m tests.support.kube --kubeconfig "$work/kubeconfig" --ready-file "$api_port_file" \
+  --namespace kube-system --namespace shop --service "kube-system/sealed-secrets-controller=$ctl_port" >"$work/kube.log" 2>&1) &
+kube_pid=$!
+ctl_pid=""
+cleanup_cluster() {
+  [ -n "$ctl_pid" ] && kill -TERM "$ctl_pid" 2>/dev/null && wait "$ctl_pid" 2>/dev/null || true
+  kill -TERM "$kube_pid" 2>/dev/null && wait "$kube_pid" 2>/dev/null || true
+}
+trap 'cleanup_cluster; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$api_port_file" ] && break; sleep 0.1; done
+[ -s "$api_port_file" ] || { echo "BUG: the API emulator did not start" >&2; cat "$work/kube.log" >&2; exit 1; }
+kube() { python "$here/kube.py" "$work/kubeconfig" "$@"; }
+show "kubectl apply -f key.yaml      # restore the key from step 1, as after a backup"
+kube apply "$work/key.yaml"
+show "gitsecure controller run --kubeconfig kubeconfig --namespace kube-system &"
+gitsecure controller run --kubeconfig "$work/kubeconfig" --namespace kube-system \
+  --listen-addr "127.0.0.1:$ctl_port" --listen-metrics-addr "127.0.0.1:$metrics_port" >"$work/controller.log" 2>&1 &
+ctl_pid=$!
+python - "$ctl_port" <<'PY'
+import sys, time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1).read()
+        break
+    except OSError:
+        time.sleep(0.1)
+PY
+show "gitsecure seal --fetch-cert --kubeconfig kubeconfig   # through the API server's service proxy, as kubeseal does"
+gitsecure seal --fetch-cert --kubeconfig "$work/kubeconfig" > "$work/fetched.pem"
+if cmp -s "$work/fetched.pem" "$work/cert.pem"; then echo "(the controller serves the certificate of the restored key)"; else echo "BUG: another certificate" >&2; exit 1; fi
+show "kubectl apply -f apps/shop/sealed-secret.yaml"
+kube apply "$repo/apps/shop/sealed-secret.yaml"
+kube wait-secret shop db-credentials 30
+kube status shop db-credentials
+kube events shop
+if grep -q 'correct-horse' "$work/controller.log"; then echo "BUG: plaintext in the controller log" >&2; exit 1; fi
+echo "(the controller log holds no plaintext value)"
+kill -TERM "$ctl_pid"; wait "$ctl_pid"; ctl_pid=""
+echo "(controller stopped on SIGTERM, exit code 0)"
+
 step "Done: the key, certificate, sealed files and demo repository lived in a temporary directory, now removed."
