@@ -151,19 +151,19 @@ def test_crd_schema_status_fields() -> None:
 
 # Exactly what the controller may do cluster-wide, and why:
 # - sealedsecrets get/list/watch: it watches SealedSecrets in every namespace.
-# - sealedsecrets/status update/patch: the Synced condition and observedGeneration.
-# - secrets get/list/watch/create/update/patch/delete: the Secrets it owns live in the users'
-#   namespaces, so this cannot be a Role; it reads them to detect drift and deletion (recreate),
-#   writes them when unsealing (patch mode included), deletes them in old-gc-behavior mode.
+# - sealedsecrets/status update: the Synced condition and observedGeneration (PUT).
+# - secrets get/list/watch/create/update: the Secrets it owns live in the users' namespaces, so
+#   this cannot be a Role; it watches them to recreate deleted ones and writes them with PUT
+#   (patch mode merges in the controller). No delete: the garbage collector removes owned Secrets.
 #   No other verb (escalate, bind, impersonate, deletecollection) and no resourceName wildcard.
-# - events create/patch: Unsealed / ErrUnsealFailed / ErrUpdateFailed.
-# - namespaces get: check the watched namespaces exist.
+# - events create: Unsealed / ErrUnsealFailed / ErrUpdateFailed.
+# - namespaces get: check that --additional-namespaces exist.
 # Anything beyond this table (for example leases or key Secrets) belongs in a Role in kube-system.
 CLUSTER_GRANTS: dict[tuple[str, str], set[str]] = {
     ("bitnami.com", "sealedsecrets"): {"get", "list", "watch"},
-    ("bitnami.com", "sealedsecrets/status"): {"update", "patch"},
-    ("", "secrets"): {"get", "list", "watch", "create", "update", "patch", "delete"},
-    ("", "events"): {"create", "patch"},
+    ("bitnami.com", "sealedsecrets/status"): {"update"},
+    ("", "secrets"): {"get", "list", "watch", "create", "update"},
+    ("", "events"): {"create"},
     ("", "namespaces"): {"get"},
 }
 
@@ -208,7 +208,7 @@ def test_key_secrets_and_leases_are_namespaced_roles() -> None:
     # Keys are only ever added: no update or delete of key Secrets.
     assert keys == {("", "secrets"): {"get", "list", "watch", "create"}}
     leases = _grants(_one("Role", "gitsecure-controller-leader-election"))
-    assert leases == {("coordination.k8s.io", "leases"): {"get", "create", "update", "patch"}}
+    assert leases == {("coordination.k8s.io", "leases"): {"get", "create", "update"}}
 
 
 def test_every_binding_points_at_a_defined_role_and_the_service_account() -> None:
