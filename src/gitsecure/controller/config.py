@@ -131,6 +131,20 @@ class _Values:
         return self.get(name, check)
 
 
+_SELECTOR_TERM = re.compile(r"^(!?[A-Za-z0-9./_-]+|[A-Za-z0-9./_-]+\s*(==|=|!=)\s*[A-Za-z0-9._-]*)$")
+
+
+def _label_selector(text: str) -> str:
+    """An equality-based selector (``k=v``, ``k==v``, ``k!=v``, ``k``, ``!k``, comma-separated)."""
+    for term in (t.strip() for t in text.split(",")):
+        if term and not _SELECTOR_TERM.match(term):
+            raise UsageError(
+                f"unsupported label selector term {term!r}: use k=v, k!=v, k or !k"
+                " (set-based selectors such as 'k in (a,b)' are not supported)"
+            )
+    return text.strip()
+
+
 def parse_controller_args(
     argv: Sequence[str], env: Mapping[str, str], *, namespace_file: Path = SERVICE_ACCOUNT_NAMESPACE_FILE
 ) -> ControllerConfig:
@@ -157,7 +171,7 @@ def parse_controller_args(
         namespace=_controller_namespace(values, env, namespace_file),
         all_namespaces=values.get("all-namespaces", parse_go_bool),
         additional_namespaces=values.get("additional-namespaces", _namespace_list),
-        label_selector=values.get("label-selector", str.strip),
+        label_selector=values.get("label-selector", _label_selector),
         key_prefix=values.get("key-prefix", _key_prefix),
         key_size=values.integer("key-size", 2048, 16384),
         key_ttl=values.duration("key-ttl"),

@@ -90,6 +90,12 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [low, high]
     root.setLevel(numeric if isinstance(numeric, int) else logging.INFO)
+    # The CLI front end gives the "gitsecure" logger its own stderr handler at WARNING and stops it
+    # propagating; the controller's records must reach the handlers above instead.
+    package = logging.getLogger("gitsecure")
+    package.handlers.clear()
+    package.setLevel(logging.NOTSET)
+    package.propagate = True
     # kopf's own per-object chatter adds nothing here: its handlers only enqueue.
     logging.getLogger("kopf").setLevel(logging.WARNING if root.level > logging.DEBUG else logging.DEBUG)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
@@ -102,6 +108,9 @@ class Controller:
         self.config = config
         self.stop = asyncio.Event()
         self._new_key = asyncio.Event()
+        self._wake = asyncio.Event()
+        """Set on SIGUSR1 and on key ring changes: the renewal loop looks again."""
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._failed_unseal: set[str] = set()
         self._failed_lock = threading.Lock()
         self.queue = WorkQueue()
@@ -110,11 +119,16 @@ class Controller:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
-        loop.add_signal_handler(signal.SIGUSR1, self._new_key.set)
+        loop.add_signal_handler(signal.SIGUSR1, self._request_key)
+
+    def _request_key(self) -> None:
+        self._new_key.set()
+        self._wake.set()
 
     async def run(self) -> int:
         """The whole life of the process."""
         config = self.config
+        self._loop = asyncio.get_running_loop()
         self._install_signals()
         api = await asyncio.to_thread(KubeApi.from_config, config.kubeconfig)
         registry = KeyRegistry(order_priority=config.key_order_priority)
@@ -190,6 +204,8 @@ class Controller:
         elector: LeaderElector | None,
     ) -> int:
         config = self.config
+        # A SIGUSR1 received while following has been answered by the leader of that time.
+        self._new_key.clear()
         now = dt.datetime.now(dt.UTC)
         if needs_new_key(registry, now=now, cutoff=config.key_cutoff_time):
             await self._generate_key(api, registry, executor)
@@ -288,17 +304,28 @@ class Controller:
         log.info("new sealing key %s stored in Secret %s/%s", pair.fingerprint, config.namespace, name)
 
     async def _renew_keys(self, api: KubeApi, registry: KeyRegistry, executor: ThreadPoolExecutor) -> None:
+        """Add a key when the renewal period is up, on SIGUSR1, or when every key was removed at runtime."""
         while True:
             now = dt.datetime.now(dt.UTC)
             due = next_renewal(registry.active_order_time(), now=now, period=self.config.key_renew_period)
             timeout = None if due is None else max(0.0, (due - now).total_seconds())
+            woken = asyncio.ensure_future(self._wake.wait())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_key.wait(), timeout)
+                await asyncio.wait_for(asyncio.shield(woken), timeout)
+            woken.cancel()
+            self._wake.clear()
+            forced = self._new_key.is_set()
             self._new_key.clear()
+            due_now = due is not None and dt.datetime.now(dt.UTC) >= due
+            if not (forced or due_now or len(registry) == 0):
+                continue  # the key ring changed (a key restored or added): recompute the due time
             try:
                 await self._generate_key(api, registry, executor)
-            except ApiError as exc:
-                log.error("cannot store a new sealing key, will try again in a minute: %s", exc.message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                message = exc.message if isinstance(exc, ApiError) else type(exc).__name__
+                log.error("cannot store a new sealing key, will try again in a minute: %s", message)
                 await asyncio.sleep(60)
 
     def _keys_changed(self) -> None:
@@ -308,6 +335,8 @@ class Controller:
         for key in retry:
             self.queue.forget(key)
             self.queue.add(key)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def _work(self, reconciler: Reconciler) -> None:
         while (key := self.queue.get()) is not None:

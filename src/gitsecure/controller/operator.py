@@ -10,11 +10,13 @@ posting off, kopf writes nothing to any object; the controller's own
 :class:`~gitsecure.controller.reconciler.Reconciler` writes only the Secret,
 the SealedSecret's status and Events.
 
-As upstream, a SealedSecret is processed when it appears, when its ``spec``
-changes and at every (re)listing; metadata-only changes and our own status
-writes are ignored. A deleted Secret that a SealedSecret owned (or that is
-annotated ``managed``) brings its SealedSecret back into the queue, so the
-Secret is recreated.
+As upstream, a SealedSecret is processed when it appears (so at every start)
+and when its ``spec`` changes; metadata-only changes, our own status writes
+and kopf's relisting after a watch error are ignored. A deleted Secret that a
+SealedSecret owned (or that is annotated ``managed``) brings its SealedSecret
+back into the queue, so the Secret is recreated. Unlike upstream, annotating
+an existing Secret ``managed`` or ``patch`` (to let the controller take it
+over) is acted on at once, without a restart or a change to the SealedSecret.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ log = logging.getLogger("gitsecure.controller")
 
 SEALED_GROUP, SEALED_VERSION, SEALED_PLURAL = "bitnami.com", "v1alpha1", "sealedsecrets"
 MANAGED_ANNOTATION = "sealedsecrets.bitnami.com/managed"
+PATCH_ANNOTATION = "sealedsecrets.bitnami.com/patch"
 SEALED_API_VERSION = f"{SEALED_GROUP}/{SEALED_VERSION}"
 
 
@@ -92,30 +95,49 @@ class EventRouter:
                 self._specs.pop(key, None)
             else:
                 digest = _spec_digest(spec)
-                if event_type == "MODIFIED" and self._specs.get(key) == digest:
-                    return  # status or metadata only: our own status writes land here too
+                if self._specs.get(key) == digest:
+                    # A status or metadata change (our own status writes land here too), or kopf
+                    # listing again after a watch error: the spec was already handled.
+                    return
                 self._specs[key] = digest
         self._queue.add(key)
 
     def secret_event(self, event_type: str | None, body: Mapping[str, Any]) -> None:
-        """A watch event for a Secret: recreate an owned or managed Secret that was deleted."""
-        if event_type != "DELETED" or self._skip_recreate:
-            return
+        """A watch event for a Secret: recreate a deleted one, take over one newly marked managed."""
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
-        owned = any(
-            isinstance(ref, Mapping)
-            and ref.get("controller") is True
-            and ref.get("kind") == "SealedSecret"
-            and str(ref.get("apiVersion", "")).startswith(f"{SEALED_GROUP}/")
-            for ref in meta.get("ownerReferences") or []
-        )
+        if event_type != "DELETED":
+            self._takeover(key, meta)
+            return
+        if self._skip_recreate:
+            return
+        owned = _controlled_by_sealed_secret(meta)
         managed = (meta.get("annotations") or {}).get(MANAGED_ANNOTATION) == "true"
         with self._lock:
             wanted = key in self._specs
         if wanted and (owned or managed):
             log.info("Secret %s was deleted; recreating it", key)
             self._queue.add(key)
+
+    def _takeover(self, key: str, meta: Mapping[str, Any]) -> None:
+        annotations = meta.get("annotations") or {}
+        marked = "true" in (annotations.get(MANAGED_ANNOTATION), annotations.get(PATCH_ANNOTATION))
+        if not marked or _controlled_by_sealed_secret(meta):
+            return
+        with self._lock:
+            wanted = key in self._specs
+        if wanted:
+            self._queue.add(key)
+
+
+def _controlled_by_sealed_secret(meta: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(ref, Mapping)
+        and ref.get("controller") is True
+        and ref.get("kind") == "SealedSecret"
+        and str(ref.get("apiVersion", "")).startswith(f"{SEALED_GROUP}/")
+        for ref in meta.get("ownerReferences") or []
+    )
 
 
 def build_registry(
@@ -147,6 +169,9 @@ def operator_settings() -> kopf.OperatorSettings:
     """kopf settings that leave no trace on users' objects."""
     settings = kopf.OperatorSettings()
     settings.posting.enabled = False
+    # Resources and namespaces are named exactly; scanning would need CRD and namespace list/watch
+    # permissions that the controller's RBAC does not grant.
+    settings.scanning.disabled = True
     # The handlers above only enqueue; they must never be retried or delayed by kopf.
     settings.batching.idle_timeout = 1.0
     return settings

@@ -72,15 +72,17 @@ def decide(built: Mapping[str, Any], existing: Mapping[str, Any] | None, *, owne
     if _semantically_equal(existing, desired):
         return Decision("noop", None, "the Secret is up to date")
     if existing.get("immutable") is True and _data(existing) != _data(desired):
-        key = f"{meta.get('namespace') or ''}/{name}"
-        return Decision(
-            "immutable",
-            None,
-            f"Error updating {key}: the target Secret is immutable. Once a Secret is marked as immutable, "
-            "it is not possible to revert this change nor to mutate the contents of the data field. "
-            "You can only delete and recreate the Secret.",
-        )
+        return Decision("immutable", None, immutable_message(str(meta.get("namespace") or ""), name))
     return Decision("update", desired, "the Secret differs from the SealedSecret")
+
+
+def immutable_message(namespace: str, name: str) -> str:
+    """Upstream's fixed text for a change to an immutable Secret."""
+    return (
+        f"Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, "
+        "it is not possible to revert this change nor to mutate the contents of the data field. "
+        "You can only delete and recreate the Secret."
+    )
 
 
 def _controlled_by(meta: Mapping[str, Any], owner_uid: str) -> bool:

@@ -117,6 +117,12 @@ class Reconciler:
             self._metrics.unseal_errors_total.labels(reason="update", namespace=namespace).inc()
             return Outcome.RETRY, exc.message
         except ApiError as exc:
+            if exc.status == 422 and "immutable" in exc.message:
+                # The Secret became immutable after we read it: as upstream, never retried.
+                message = plan.immutable_message(namespace, name)
+                self._event(sealed, "Warning", "ErrUpdateFailed", message)
+                self._metrics.unseal_errors_total.labels(reason="update", namespace=namespace).inc()
+                return Outcome.FINAL, message
             self._event(sealed, "Warning", "ErrUpdateFailed", exc.message)
             self._metrics.unseal_errors_total.labels(reason="update", namespace=namespace).inc()
             log.warning("cannot write Secret %s/%s: %s", namespace, name, exc.message)

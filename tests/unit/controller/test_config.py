@@ -323,3 +323,14 @@ def test_upstream_flags_without_effect_are_accepted_with_a_warning(caplog: pytes
     assert config == ControllerConfig()
     assert "--watch-for-secrets is accepted for compatibility and has no effect" in caplog.text
     assert "--read-timeout" in caplog.text
+
+
+@pytest.mark.parametrize("selector", ["app=shop", "app==shop,tier!=db", "managed", "!legacy", " app = shop "])
+def test_equality_label_selectors_are_accepted(selector: str) -> None:
+    assert parse_controller_args(["--label-selector", selector], {}).label_selector == selector.strip()
+
+
+@pytest.mark.parametrize("selector", ["env in (a,b)", "env notin (a)", "a=b=c", "x>1"])
+def test_set_based_or_malformed_label_selectors_are_refused(selector: str) -> None:
+    with pytest.raises(UsageError, match="label selector"):
+        parse_controller_args(["--label-selector", selector], {})
