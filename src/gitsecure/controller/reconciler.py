@@ -83,7 +83,9 @@ class Reconciler:
             self._metrics.drop_condition(namespace, name)
             return Outcome.DONE
         outcome, message = self._write_secret(sealed, namespace, name)
-        self._report_status(sealed, ok=outcome is Outcome.DONE, message=message)
+        reported = self._report_status(sealed, ok=outcome is Outcome.DONE, message=message)
+        if outcome is Outcome.DONE and not reported:
+            return Outcome.RETRY  # the Secret is right but the status is stale: nothing else would correct it
         return outcome
 
     def _write_secret(self, sealed: Mapping[str, Any], namespace: str, name: str) -> tuple[Outcome, str]:
@@ -138,7 +140,9 @@ class Reconciler:
         self._event(sealed, "Normal", "Unsealed", UNSEALED_MESSAGE)
         return Outcome.DONE, ""
 
-    def _report_status(self, sealed: Mapping[str, Any], *, ok: bool, message: str) -> None:
+    def _report_status(self, sealed: Mapping[str, Any], *, ok: bool, message: str) -> bool:
+        """Write the Synced condition when it changes; False when that write failed."""
+        reported = True
         meta = sealed.get("metadata") or {}
         namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
         current = sealed.get("status")
@@ -157,8 +161,10 @@ class Reconciler:
                 except ApiError as exc:
                     log.warning("cannot update the status of %s/%s: %s", namespace, name, exc.message)
                     self._metrics.unseal_errors_total.labels(reason="status", namespace=namespace).inc()
+                    reported = False
         instance = str((meta.get("labels") or {}).get(INSTANCE_LABEL) or "")
         self._metrics.set_condition(namespace, name, instance, _condition_value(current))
+        return reported
 
     def _write_status(self, sealed: Mapping[str, Any], new_status: dict[str, Any]) -> None:
         meta = sealed["metadata"]
