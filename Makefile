@@ -1,5 +1,5 @@
 # Everything a fresh Debian machine (Python 3.11, root) needs: `make demo`, `make test`.
-# System tools used by tests and the demo: git, ssh-keygen (key fingerprints), openssl.
+# System tools used by tests and the demo: git, ssh-keygen (SSH keys and signatures), openssl, gpg.
 # Both create or reuse .venv and install what they use; nothing is assumed installed.
 
 SHELL := /bin/bash
@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	command -v git >/dev/null || missing="$$missing git"; \
 	command -v ssh-keygen >/dev/null || missing="$$missing openssh-client"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v gpg >/dev/null || missing="$$missing gnupg"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
