@@ -76,3 +76,16 @@ def test_a_clean_staged_source_change_loads_no_parser_it_does_not_need(tmp_path:
     )
     probe = [line for line in proc.stdout.splitlines() if line.startswith("PROBE")]
     assert probe == ["PROBE 0 []"], (proc.stdout[-2000:], proc.stderr[-2000:])
+
+
+def test_help_of_every_command_imports_nothing_heavy(tmp_path: Path) -> None:
+    """`gitsecure --help` and every command's --help (the controller's and the verifier's included) stay light."""
+    from gitsecure.cli.main import COMMANDS
+
+    cases: list[list[str]] = [["--help"], *([name, "--help"] for name in COMMANDS)]
+    for args in cases:
+        proc = subprocess.run(
+            [sys.executable, "-c", PROBE, *args], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        probe = [line for line in proc.stdout.splitlines() if line.startswith("PROBE")]
+        assert probe == ["PROBE 0 []"], (args, proc.stdout[-2000:], proc.stderr[-2000:])
