@@ -29,6 +29,9 @@ COMMANDS: dict[str, Command] = {
     "scan": Command("gitsecure.cli.scan_cmd", "find secrets in files, staged changes, history or stdin"),
     "baseline": Command("gitsecure.cli.baseline_cmd", "create, update and audit a detect-secrets .secrets.baseline"),
     "hooks": Command("gitsecure.cli.hooks_cmd", "install gitsecure's pre-commit and pre-push git hooks"),
+    "verify": Command(
+        "gitsecure.cli.verify_cmd", "verify the signatures on a revision's commits and tags against a policy"
+    ),
     "controller": Command("gitsecure.cli.controller_cmd", "run the in-cluster controller that unseals SealedSecrets"),
 }
 
