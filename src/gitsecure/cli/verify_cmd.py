@@ -31,8 +31,9 @@ DESCRIPTION = """Verify the signatures (OpenPGP, SSH, gitsign X.509) on a revisi
   serve         the same over HTTP (POST /v1/verify) for a reconciler
 
 Trust comes from --policy FILE (see docs/verify.md), or from the quick flags --gpg-key,
---allowed-signers and --ssh-key, which build a one-rule policy. --mode overrides the rule's
-mode. Every flag can also be set as GITSECURE_VERIFY_<FLAG> (e.g. GITSECURE_VERIFY_POLICY);
+--allowed-signers and --ssh-key, which build a one-rule policy. --mode adds to the rule's
+mode (it can ask for more checks, never fewer). Every flag can also be set as
+GITSECURE_VERIFY_<FLAG> (e.g. GITSECURE_VERIFY_POLICY);
 repeatable flags take a comma-separated list there."""
 
 EPILOG = """exit codes: 0 trusted, 1 rejected, 2 usage or configuration error."""
@@ -46,7 +47,9 @@ def _trust_options(p: argparse.ArgumentParser) -> None:
         "--allowed-signers", action="append", default=[], metavar="FILE", help="an SSH allowed_signers file"
     )
     trust.add_argument("--ssh-key", action="append", default=[], metavar="FILE", help="SSH public keys (any principal)")
-    trust.add_argument("--mode", choices=MODES, help="override the rule's mode: head, tag, tag-and-head or strict")
+    trust.add_argument(
+        "--mode", choices=MODES, help="check also what this mode checks: head, tag, tag-and-head or strict"
+    )
     cache = p.add_argument_group("cache")
     cache.add_argument("--cache-dir", metavar="DIR", help="result cache (default $XDG_CACHE_HOME/gitsecure/verify)")
     cache.add_argument("--no-cache", action="store_true", help="verify every object again; read and write no cache")

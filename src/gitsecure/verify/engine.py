@@ -7,8 +7,10 @@ policy's trust material loaded for many (the HTTP server). The steps:
    ``origin`` remote's URL (normalised by the policy), else the repository's absolute path; the
    branch defaults to the branch the revision names (``main``, ``refs/heads/main``, or ``HEAD``
    when it points to a branch), else None (a tag or a commit id).
-2. **Mode.** The ``mode`` argument (the CLI's ``--mode``) overrides the rule's mode; without it the
-   rule's mode applies. ``require_tag`` (``verify tag``) makes the tag part of every mode.
+2. **Mode.** The ``mode`` argument (the CLI's ``--mode``) is *added* to the rule's mode: the objects
+   both modes name are checked, so a caller can ask for more than the policy but never for less
+   (``--mode head`` on a ``strict`` rule still checks the whole range). ``require_tag``
+   (``verify tag``) makes the tag part of every mode.
 3. **Objects.** ``head``: the commit the revision names. ``tag``: the annotated tag (a revision
    that is not one is rejected). ``tag-and-head``: both. ``strict``: every commit from the
    revision back to the anchor or the most recent trusted seal commit (see
@@ -93,17 +95,21 @@ class SignatureGate:
         if branch is None and ref is not None and ref.startswith("refs/heads/"):
             branch = ref.removeprefix("refs/heads/")
         rule = self.policy.rule_for(name, branch)
-        effective: Mode = mode or rule.mode
-        if require_tag and effective == "head":
-            effective = "tag-and-head"
-        if effective == "strict" and anchor is None and state_file is not None:
+        modes = {rule.mode, mode or rule.mode}
+        if require_tag:
+            modes.add("tag")
+        wants_range = "strict" in modes
+        wants_tag = bool(modes & {"tag", "tag-and-head"})
+        wants_head = bool(modes & {"head", "tag-and-head"})
+        effective = _mode_label(wants_range=wants_range, wants_tag=wants_tag, wants_head=wants_head)
+        if wants_range and anchor is None and state_file is not None:
             anchor = read_anchor(state_file)
         problems: list[str] = []
         checks: list[CommitCheck] = []
         own: list[CommitCheck] = []
         with ObjectReader(repo) as reader:
             checker = ObjectChecker(reader, self._signers, policy=self.policy, rule=rule, cache=cache)
-            if effective in ("tag", "tag-and-head") or require_tag or (effective == "strict" and tag is not None):
+            if wants_tag or (wants_range and tag is not None):
                 if tag is None:
                     problems.append(f"{revision} is {NOT_A_TAG}")
                 else:
@@ -111,9 +117,9 @@ class SignatureGate:
                     own.append(checker.tag(tag, ref_name=tag_name))
                     checks.append(own[-1])
             commits: list[str] = []
-            if effective in ("head", "tag-and-head"):
+            if wants_head and not wants_range:
                 commits = [commit]
-            elif effective == "strict":
+            elif wants_range:
                 commits = commits_to_verify(
                     repo, commit, mode="strict", anchor=anchor, is_trusted=checker.trusted, first_parent=first_parent
                 )
@@ -186,3 +192,12 @@ def _full_ref(repo: Path, revision: str) -> str | None:
     if proc.returncode != 0 or len(lines) != 1 or not lines[0].startswith("refs/"):
         return None
     return lines[0]
+
+
+def _mode_label(*, wants_range: bool, wants_tag: bool, wants_head: bool) -> str:
+    """The verdict's ``mode``: the mode name when one covers exactly what is checked, else ``strict+tag``."""
+    if wants_range:
+        return "strict+tag" if wants_tag else "strict"
+    if wants_tag:
+        return "tag-and-head" if wants_head else "tag"
+    return "head"

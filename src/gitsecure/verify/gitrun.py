@@ -26,6 +26,8 @@ _CONFIG = (
     "core.warnAmbiguousRefs=true",
     # The seal trailer is found by git's trailer parser; a repository-local separator set must not widen it.
     "trailer.separators=:",
+    # GIT_GRAFT_FILE (below) makes git print a deprecation hint, which would hide the real error line.
+    "advice.graftFileDeprecated=false",
 )
 # Inherited variables kept: they only choose which configuration files git reads (tests isolate with them).
 _KEEP = ("GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM")
@@ -73,7 +75,11 @@ def require_repository(repo: Path) -> Path:
 
 def first_error_line(stderr: bytes) -> str:
     """The first non-blank line of git's stderr without its ``fatal:``/``error:`` prefix, for a one-line error."""
-    lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    lines = [
+        line
+        for line in stderr.decode("utf-8", "replace").splitlines()
+        if line.strip() and not line.startswith("hint: ")
+    ]
     if not lines:
         return "no error message"
     return lines[0].removeprefix("fatal: ").removeprefix("error: ").strip()

@@ -345,7 +345,9 @@ def test_strict_catches_an_unsigned_commit_in_the_middle(repo: SignedRepo, keys:
     assert not verdict.trusted
     assert [check.oid for check in verdict.checks] == [last, middle, first]
     assert problems_of(verdict, middle) == ("unsigned",)
-    assert verify(repo, "HEAD", policy, mode="head").trusted  # the flag overrides the rule's mode
+    # --mode adds to the rule's mode and never weakens it: a head request still checks the strict range.
+    assert not verify(repo, "HEAD", policy, mode="head").trusted
+    assert verify(repo, "HEAD", ssh_policy(keys, "alice", mode="head")).trusted
     anchored = verify(repo, "HEAD", policy, anchor=middle)
     assert anchored.trusted and [check.oid for check in anchored.checks] == [last]
 
