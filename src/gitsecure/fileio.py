@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -20,9 +21,15 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
-        existing_mode = target.stat().st_mode & 0o7777
+        existing = target.stat()
     except FileNotFoundError:
-        existing_mode = None
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        # /dev/null, /dev/stdout, a FIFO: renaming over it would replace the device node itself
+        # (as root, /dev/null became a regular file once). There is no half-written file to avoid here.
+        _write_through(target, data)
+        return
+    existing_mode = existing.st_mode & 0o7777 if existing is not None else None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -47,3 +54,13 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+
+
+def _write_through(target: Path, data: bytes) -> None:
+    try:
+        if stat.S_ISDIR(target.stat().st_mode):
+            raise OutputError(f"cannot write {target}: it is a directory", reference="output-not-writable")
+        with open(target, "wb") as handle:  # buffered: writes every byte or raises
+            handle.write(data)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror}", reference="output-not-writable") from None

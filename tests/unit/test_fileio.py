@@ -41,3 +41,28 @@ def test_failure_during_rename_leaves_nothing_behind(tmp_path: Path) -> None:
         atomic_write(target, b"x")
     assert sorted(os.listdir(tmp_path)) == ["is-a-dir"]
     assert (target / "child").read_text() == "keep"
+
+
+def test_a_fifo_is_written_through_not_replaced(tmp_path: Path) -> None:
+    """Renaming over a device or FIFO would replace the node itself (as root, /dev/null once became a file)."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    atomic_write(fifo, b"sealed\n")
+    reader.join(10)
+    assert received == [b"sealed\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_dev_null_stays_a_device() -> None:
+
+    before = os.stat("/dev/null")
+    assert stat.S_ISCHR(before.st_mode)
+    atomic_write("/dev/null", b"discarded")
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
