@@ -58,6 +58,8 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/scan.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/accuracy.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/robustness.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/verify.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/controller.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
