@@ -129,4 +129,54 @@ echo "(the controller log holds no plaintext value)"
 kill -TERM "$ctl_pid"; wait "$ctl_pid"; ctl_pid=""
 echo "(controller stopped on SIGTERM, exit code 0)"
 
-step "Done: the key, certificate, sealed files and demo repository lived in a temporary directory, now removed."
+step "8. The signature gate: a revision deploys only if every commit in it carries a trusted signature"
+show "ssh-keygen -t ed25519 -f signing_key      # the developer's signing key; allowed_signers says who it is"
+ssh-keygen -q -t ed25519 -N "" -C demo@example.invalid -f "$work/signing_key"
+echo "demo@example.invalid namespaces=\"git\" $(cut -d' ' -f1,2 "$work/signing_key.pub")" > "$work/allowed_signers"
+cat "$work/allowed_signers"
+# The result cache goes to the temp dir too, not ~/.cache: the demo leaves nothing behind.
+export XDG_CACHE_HOME="$work/cache"
+# Everything up to here was committed unsigned, before the gate existed: the strict range starts after it.
+anchor="$(git -C "$repo" rev-parse HEAD)"
+signing=(-c gpg.format=ssh -c user.signingkey="$work/signing_key")
+release() {  # release VERSION [-S]: a manifest change, committed through the hook from step 0 (-S: signed)
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-release\n  namespace: shop\ndata:\n  version: "%s"\n' \
+    "$1" > "$repo/apps/shop/release.yaml"
+  git -C "$repo" add apps/shop/release.yaml
+  (cd "$repo" && git "${signing[@]}" commit -q ${2:+"$2"} -m "shop: release $1")
+}
+show "git -c gpg.format=ssh -c user.signingkey=signing_key commit -S -m 'shop: release 1.1'   # and 1.2"
+release 1.1 -S
+release 1.2 -S
+git -C "$repo" -c gpg.ssh.allowedSignersFile="$work/allowed_signers" log --format='%h %G? %s' 2>/dev/null
+echo "(%G?: G = good signature from allowed_signers, N = no signature)"
+verify=(gitsecure verify commit HEAD --mode strict --allowed-signers "$work/allowed_signers" --anchor "$anchor")
+show "gitsecure verify commit HEAD --mode strict --allowed-signers allowed_signers --anchor ${anchor:0:7}"
+echo "(--anchor ${anchor:0:7}: the last commit made before signing began, step 6's; strict mode checks every"
+echo " commit after it. In production the anchor is the last verified revision (--state-file) or a signed seal commit.)"
+if (cd "$repo" && "${verify[@]}"); then
+  echo "(exit code 0: trusted, the revision may be deployed)"
+else
+  echo "BUG: a range of signed commits was rejected (exit code $?)" >&2
+  exit 1
+fi
+show "git commit -m 'shop: release 1.3'   # unsigned, then a signed commit on top of it"
+release 1.3
+release 1.4 -S
+git -C "$repo" -c gpg.ssh.allowedSignersFile="$work/allowed_signers" log --format='%h %G? %s' "$anchor.." 2>/dev/null
+show "gitsecure verify commit HEAD --mode head --allowed-signers allowed_signers   # the tip alone, as Flux checks it"
+if ! (cd "$repo" && gitsecure verify commit HEAD --mode head --allowed-signers "$work/allowed_signers"); then
+  echo "BUG: head mode rejected a signed tip" >&2
+  exit 1
+fi
+echo "(exit code 0: the tip is signed, so checking only HEAD misses the unsigned commit under it)"
+show "gitsecure verify commit HEAD --mode strict --allowed-signers allowed_signers --anchor ${anchor:0:7}"
+status=0
+(cd "$repo" && "${verify[@]}") || status=$?
+if [ "$status" -ne 1 ]; then
+  echo "BUG: strict mode returned exit code $status for a range with an unsigned commit (expected 1)" >&2
+  exit 1
+fi
+echo "(exit code 1: rejected, the revision must not be deployed)"
+
+step "Done: the keys, certificate, sealed files and demo repository lived in a temporary directory, now removed."

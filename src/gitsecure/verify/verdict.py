@@ -129,10 +129,12 @@ class Verdict:
 
 def _check_line(check: CommitCheck) -> str:
     status = "ok  " if check.ok else "FAIL"
-    signed = f"{check.signer or '-'} {check.format or 'unsigned'}"
-    if check.key:
-        signed += f" {check.key}"
-    line = f"{status} {check.kind:<6} {check.oid[:12]}  {signed}"
+    line = f"{status} {check.kind:<6} {check.oid[:12]}"
+    if check.format or check.signer or check.key:
+        signed = f"{check.signer or '-'} {check.format or '-'}"
+        if check.key:
+            signed += f" {check.key}"
+        line += f"  {signed}"
     if check.problems:
         line += ": " + "; ".join(check.problems)
     return line

@@ -81,7 +81,7 @@ def test_text_rendering() -> None:
     )
     lines = render_text(verdict).splitlines()
     assert lines[0].startswith("ok   tag    333333333333  release x509 billy@chainguard.dev")
-    assert lines[1] == "FAIL commit 222222222222  - unsigned: unsigned"
+    assert lines[1] == "FAIL commit 222222222222: unsigned"
     assert lines[2] == "problem: seal not found"
     assert lines[3] == "rejected: v1.0 (mode tag-and-head, 2 objects checked, 1 failed, policy sha256:abababababab)"
     trusted = Verdict.decide(revision="main", mode="head", policy_hash=HASH, checks=[GOOD])
