@@ -374,3 +374,18 @@ def test_cli_sealed_binary_values_round_trip(scenario: Scenario, tmp_path: Path,
     scenario.create_sealed(sealed)
     scenario.wait_synced("bin")
     assert scenario.data("bin") == data
+
+
+def test_validate_through_the_service_proxy_asks_the_running_controller(
+    scenario: Scenario, controller: ControllerProcess, runner: Any
+) -> None:
+    """`gitsecure seal --validate` reaches the real controller's /v1/verify through the API server's proxy."""
+    sealed = scenario.seal_data("db", {"password": "validate-me"})
+    args = ("--validate", "--kubeconfig", str(controller.kubeconfig), "--controller-namespace", controller.namespace)
+    good = runner(*args, input=json.dumps(sealed))
+    assert good.returncode == 0, good.stderr
+    renamed = json.loads(json.dumps(sealed))
+    renamed["metadata"]["name"] = "db-copy"  # strict scope: another name does not open
+    bad = runner(*args, input=json.dumps(renamed))
+    assert bad.returncode == 1, bad.stderr
+    assert b"validate-me" not in good.stdout + bad.stdout
