@@ -220,6 +220,7 @@ class Controller:
         now = dt.datetime.now(dt.UTC)
         if needs_new_key(registry, now=now, cutoff=config.key_cutoff_time):
             await self._generate_key(api, registry, executor)
+        router = EventRouter(self.queue, skip_recreate=config.skip_recreate)
         reconciler = Reconciler(
             api,
             registry,
@@ -227,6 +228,7 @@ class Controller:
             settings=ReconcileSettings(
                 update_status=config.update_status, accept_deprecated_v1_data=config.accept_deprecated_v1_data
             ),
+            lookup=router.cached,
         )
         workers = [
             threading.Thread(target=self._work, args=(reconciler,), name=f"reconcile-{i}", daemon=True)
@@ -234,7 +236,6 @@ class Controller:
         ]
         for worker in workers:
             worker.start()
-        router = EventRouter(self.queue, skip_recreate=config.skip_recreate)
         kopf_stop = asyncio.Event()
         kopf_ready = asyncio.Event()
         namespaces = await self._namespaces(api)
@@ -267,8 +268,11 @@ class Controller:
             else:
                 log.error("leadership lost; exiting so that another replica takes over")
             exit_code = 1
-        # Close the HTTP servers first: kopf cancels (after a 5 s grace) every task started after it,
-        # which includes aiohttp's keep-alive connection tasks.
+        # Workers finish the pass they are in and take no more: what is still queued is processed
+        # again at the next start (or by the next leader), as every SealedSecret is.
+        self.queue.shutdown()
+        # Close the HTTP servers before kopf: kopf cancels (after a 5 s grace) every task started
+        # after it, which includes aiohttp's keep-alive connection tasks.
         await self._close_http()
         kopf_stop.set()
         renewal.cancel()
@@ -278,7 +282,6 @@ class Controller:
                 task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(kopf_task, KOPF_STOP_TIMEOUT)
-        self.queue.shutdown()
         await asyncio.to_thread(_join_all, workers, SHUTDOWN_TIMEOUT)
         return exit_code
 

@@ -21,6 +21,7 @@ over) is acted on at once, without a restart or a change to the SealedSecret.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -80,6 +81,7 @@ class EventRouter:
         self._queue = queue
         self._skip_recreate = skip_recreate
         self._specs: dict[str, str] = {}
+        self._bodies: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def known(self) -> list[str]:
@@ -87,13 +89,34 @@ class EventRouter:
         with self._lock:
             return list(self._specs)
 
-    def sealed_secret_event(self, event_type: str | None, namespace: str, name: str, spec: Mapping[str, Any]) -> None:
+    def cached(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The SealedSecret as its latest watch event showed it (a copy), or None when not seen or deleted.
+
+        This is the informer cache of client-go controllers: a pass starts from it instead of a GET.
+        A stale copy is harmless: the status is written with its resourceVersion, so a 409 makes
+        the reconciler read the object again.
+        """
+        with self._lock:
+            body = self._bodies.get(f"{namespace}/{name}")
+        return copy.deepcopy(body) if body is not None else None
+
+    def sealed_secret_event(
+        self,
+        event_type: str | None,
+        namespace: str,
+        name: str,
+        spec: Mapping[str, Any],
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
         """A watch event for a SealedSecret (``event_type`` None is kopf's initial listing)."""
         key = f"{namespace}/{name}"
         with self._lock:
             if event_type == "DELETED":
                 self._specs.pop(key, None)
+                self._bodies.pop(key, None)
             else:
+                if body is not None:
+                    self._bodies[key] = copy.deepcopy(dict(body))
                 digest = _spec_digest(spec)
                 if self._specs.get(key) == digest:
                     # A status or metadata change (our own status writes land here too), or kopf
@@ -155,8 +178,10 @@ def build_registry(
         return login()
 
     @kopf.on.event(SEALED_GROUP, SEALED_VERSION, SEALED_PLURAL, registry=registry, labels=labels)
-    async def _sealed_secret(*, type: str, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> None:
-        router.sealed_secret_event(type, namespace or "", name, spec)
+    async def _sealed_secret(
+        *, type: str, namespace: str | None, name: str, spec: kopf.Spec, body: kopf.Body, **_: Any
+    ) -> None:
+        router.sealed_secret_event(type, namespace or "", name, spec, body)
 
     @kopf.on.event("v1", "secrets", registry=registry, labels=labels)
     async def _secret(*, type: str, body: kopf.Body, **_: Any) -> None:

@@ -62,7 +62,10 @@ class Reconciler:
         *,
         settings: ReconcileSettings,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        lookup: Callable[[str, str], Mapping[str, Any] | None] = lambda namespace, name: None,
     ) -> None:
+        """``lookup`` is the watch cache: a SealedSecret it does not hold is read from the API server."""
+        self._lookup = lookup
         self._api = api
         self._registry = registry
         self._metrics = metrics
@@ -73,7 +76,7 @@ class Reconciler:
         """Process ``namespace/name`` once."""
         self._metrics.unseal_requests_total.inc()
         try:
-            sealed = self._api.get_sealed_secret(namespace, name)
+            sealed = self._lookup(namespace, name) or self._api.get_sealed_secret(namespace, name)
         except ApiError as exc:
             log.warning("cannot fetch SealedSecret %s/%s: %s", namespace, name, exc.message)
             self._metrics.unseal_errors_total.labels(reason="fetch", namespace="").inc()
