@@ -35,7 +35,7 @@ T = TypeVar("T")
 SERVICE_ACCOUNT_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 ORDER_PRIORITIES = ("CertNotBefore", "SecretCreationTimestamp")
 LOG_LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARNING", "WARNING": "WARNING", "ERROR": "ERROR"}
-_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"  # keyregistry.KEY_LABEL; not imported: it pulls in crypto
+KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"  # here, not in keyregistry: that one pulls in crypto
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_NAME = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
@@ -257,10 +257,20 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def parse_listen_addr(addr: str) -> tuple[str, int]:
+    """``"host:port"``, ``"[v6]:port"`` or ``":port"`` (all interfaces) as ``(host, port)``; host "" = all."""
+    host, sep, port_text = addr.rpartition(":")
+    if not sep or not port_text.isdigit() or int(port_text) > 65535 or any(c.isspace() for c in host):
+        raise UsageError(f"invalid address {addr!r}: use host:port or :port, e.g. :8080 or 127.0.0.1:8080")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise UsageError(f"invalid address {addr!r}: put an IPv6 address in brackets, [::1]:8080")
+    return host, int(port_text)
+
+
 def _listen_addr(text: str) -> str:
-    host, sep, port = text.strip().rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535 or any(c.isspace() for c in host):
-        raise UsageError(f"invalid address {text!r}: use host:port or :port, e.g. :8080 or 127.0.0.1:8080")
+    parse_listen_addr(text.strip())
     return text.strip()
 
 
@@ -276,8 +286,8 @@ def _labels(text: str) -> dict[str, str]:
     for key, value in labels.items():
         if not _LABEL_NAME.fullmatch(value):
             raise UsageError(f"invalid label value {value!r} for {key}: at most 63 of [A-Za-z0-9-_.]")
-    if labels.get(_KEY_LABEL, "active") != "active":
-        raise UsageError(f"{_KEY_LABEL} is always 'active' on new keys and cannot be set")
+    if labels.get(KEY_LABEL, "active") != "active":
+        raise UsageError(f"{KEY_LABEL} is always 'active' on new keys and cannot be set")
     return labels
 
 
@@ -291,5 +301,6 @@ __all__ = [
     "env_names",
     "parse_controller_args",
     "parse_go_duration",
+    "parse_listen_addr",
     "parse_rfc1123z",
 ]

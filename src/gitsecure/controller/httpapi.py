@@ -23,12 +23,13 @@ from typing import Any
 from aiohttp import ClientError, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from gitsecure.controller.config import parse_listen_addr
 from gitsecure.controller.keyregistry import KeyRegistry
 from gitsecure.controller.metrics import Metrics
 from gitsecure.controller.ratelimit import GcraLimiter
 from gitsecure.controller.sealedbody import decode_sealed_secret, go_json, rotate_manifest, verify_manifest
 from gitsecure.crypto.keys import PrivateKey, dump_certificate
-from gitsecure.errors import GitsecureError, UsageError
+from gitsecure.errors import GitsecureError
 
 log = logging.getLogger("gitsecure.controller.http")
 
@@ -40,6 +41,8 @@ SHUTDOWN_TIMEOUT = 5.0
 """Seconds in-flight requests get to finish when a site stops."""
 LINGERING_TIME = 1.0
 """Seconds the server keeps discarding an unread body (refused or rate-limited) before closing (aiohttp: 10)."""
+
+__all__ = ["MAX_BODY", "controller_app", "metrics_app", "parse_listen_addr", "start_site"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -207,18 +210,6 @@ def metrics_app(metrics: Metrics) -> web.Application:
     app = web.Application()
     app.router.add_get("/metrics", scrape)
     return app
-
-
-def parse_listen_addr(addr: str) -> tuple[str, int]:
-    """``"host:port"``, ``"[v6]:port"`` or ``":port"`` (all interfaces) as ``(host, port)``; host "" = all."""
-    host, sep, port_text = addr.rpartition(":")
-    if not sep or not port_text.isdigit() or int(port_text) > 65535:
-        raise UsageError(f"invalid listen address {addr!r}: expected host:port or :port")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise UsageError(f"invalid listen address {addr!r}: put an IPv6 address in brackets, [::1]:8080")
-    return host, int(port_text)
 
 
 def _listen_socket(host: str, port: int) -> socket.socket:

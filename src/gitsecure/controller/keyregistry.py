@@ -26,6 +26,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from gitsecure.controller.config import KEY_LABEL, ORDER_PRIORITIES
 from gitsecure.crypto.keys import (
     Fingerprint,
     KeyPair,
@@ -40,8 +41,16 @@ from gitsecure.errors import GitsecureError, InputError
 
 log = logging.getLogger("gitsecure.controller.keys")
 
-KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
-ORDER_PRIORITIES = ("CertNotBefore", "SecretCreationTimestamp")
+__all__ = [  # KEY_LABEL and ORDER_PRIORITIES live in config, which the CLI imports without crypto
+    "KEY_LABEL",
+    "ORDER_PRIORITIES",
+    "KeyRegistry",
+    "MalformedKeySecret",
+    "key_pair_from_secret",
+    "key_secret_manifest",
+    "needs_new_key",
+    "next_renewal",
+]
 
 
 class MalformedKeySecret(GitsecureError):

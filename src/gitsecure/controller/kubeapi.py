@@ -24,10 +24,11 @@ from kubernetes import client
 
 from gitsecure.controller.kubelogin import SERVICE_ACCOUNT_DIR, kopf_connection_info, load_configuration
 from gitsecure.controller.kubetransport import ApiError, Backoff, Conflict, Gone, NotFound, Transport, status_error
+from gitsecure.seal.sealedsecret import API_VERSION as SEALED_API_VERSION
 
 __all__ = ["ApiError", "Backoff", "Conflict", "Gone", "KubeApi", "NotFound"]
 
-SEALED_PATH = "/apis/bitnami.com/v1alpha1"
+SEALED_PATH = f"/apis/{SEALED_API_VERSION}"
 LEASE_PATH = "/apis/coordination.k8s.io/v1"
 EVENT_SOURCE = "sealed-secrets"  # upstream's component name: dashboards and alerts filter Events on it
 REPORTING_COMPONENT = "gitsecure-controller"

@@ -290,7 +290,7 @@ class Controller:
         config = self.config
         if config.additional_namespaces:
             namespaces = [config.namespace]
-            for namespace in dict.fromkeys(config.additional_namespaces):
+            for namespace in config.additional_namespaces:  # already without duplicates
                 if namespace == config.namespace:
                     continue
                 if await asyncio.to_thread(api.namespace_exists, namespace):

@@ -31,14 +31,14 @@ from typing import Any
 
 import kopf
 
+from gitsecure.controller.plan import MANAGED_ANNOTATION, PATCH_ANNOTATION
 from gitsecure.controller.workqueue import WorkQueue
+from gitsecure.seal.sealedsecret import API_VERSION, KIND
 
 log = logging.getLogger("gitsecure.controller")
 
-SEALED_GROUP, SEALED_VERSION, SEALED_PLURAL = "bitnami.com", "v1alpha1", "sealedsecrets"
-MANAGED_ANNOTATION = "sealedsecrets.bitnami.com/managed"
-PATCH_ANNOTATION = "sealedsecrets.bitnami.com/patch"
-SEALED_API_VERSION = f"{SEALED_GROUP}/{SEALED_VERSION}"
+SEALED_GROUP, _, SEALED_VERSION = API_VERSION.partition("/")
+SEALED_PLURAL = "sealedsecrets"
 
 
 def label_filter(selector: str) -> dict[str, Any] | None:
@@ -157,7 +157,7 @@ def _controlled_by_sealed_secret(meta: Mapping[str, Any]) -> bool:
     return any(
         isinstance(ref, Mapping)
         and ref.get("controller") is True
-        and ref.get("kind") == "SealedSecret"
+        and ref.get("kind") == KIND
         and str(ref.get("apiVersion", "")).startswith(f"{SEALED_GROUP}/")
         for ref in meta.get("ownerReferences") or []
     )

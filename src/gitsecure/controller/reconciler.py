@@ -97,8 +97,7 @@ class Reconciler:
                 sealed, self._registry, accept_deprecated_v1_data=self._settings.accept_deprecated_v1_data
             )
         except UnsealFailed as exc:
-            self._event(sealed, "Warning", "ErrUnsealFailed", f"Failed to unseal: {exc.message}")
-            self._metrics.unseal_errors_total.labels(reason="unseal", namespace=namespace).inc()
+            self._fail(sealed, namespace, "ErrUnsealFailed", f"Failed to unseal: {exc.message}", reason="unseal")
             log.info("cannot unseal %s/%s: %s", namespace, name, exc.message)
             return Outcome.UNSEAL_FAILED, exc.message
         owner_uid = str((sealed.get("metadata") or {}).get("uid") or "")
@@ -125,20 +124,16 @@ class Reconciler:
             if exc.status == 422 and "immutable" in exc.message:
                 # The Secret became immutable after we read it: as upstream, never retried.
                 message = plan.immutable_message(namespace, name)
-                self._event(sealed, "Warning", "ErrUpdateFailed", message)
-                self._metrics.unseal_errors_total.labels(reason="update", namespace=namespace).inc()
+                self._fail(sealed, namespace, "ErrUpdateFailed", message, reason="update")
                 return Outcome.FINAL, message
-            self._event(sealed, "Warning", "ErrUpdateFailed", exc.message)
-            self._metrics.unseal_errors_total.labels(reason="update", namespace=namespace).inc()
+            self._fail(sealed, namespace, "ErrUpdateFailed", exc.message, reason="update")
             log.warning("cannot write Secret %s/%s: %s", namespace, name, exc.message)
             return Outcome.RETRY, exc.message
         if decision.kind == "unmanaged":
-            self._event(sealed, "Warning", "ErrUpdateFailed", decision.message)
-            self._metrics.unseal_errors_total.labels(reason="unmanaged", namespace=namespace).inc()
+            self._fail(sealed, namespace, "ErrUpdateFailed", decision.message, reason="unmanaged")
             return Outcome.RETRY, f"failed update: {decision.message}"
         if decision.kind == "immutable":
-            self._event(sealed, "Warning", "ErrUpdateFailed", decision.message)
-            self._metrics.unseal_errors_total.labels(reason="update", namespace=namespace).inc()
+            self._fail(sealed, namespace, "ErrUpdateFailed", decision.message, reason="update")
             return Outcome.FINAL, decision.message
         self._event(sealed, "Normal", "Unsealed", UNSEALED_MESSAGE)
         return Outcome.DONE, ""
@@ -180,6 +175,11 @@ class Reconciler:
             if fresh is None:
                 return
             self._api.replace_sealed_secret_status(meta["namespace"], meta["name"], {**fresh, "status": new_status})
+
+    def _fail(self, sealed: Mapping[str, Any], namespace: str, event_reason: str, message: str, *, reason: str) -> None:
+        """A Warning Event about ``sealed`` and one more ``unseal_errors_total{reason, namespace}``."""
+        self._event(sealed, "Warning", event_reason, message)
+        self._metrics.unseal_errors_total.labels(reason=reason, namespace=namespace).inc()
 
     def _event(self, sealed: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
         try:
