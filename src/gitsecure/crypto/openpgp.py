@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
+from gitsecure.crypto.errors import BadSignature
 from gitsecure.crypto.openpgp_keys import (
     ED25519,
     EDDSA_LEGACY,
@@ -31,7 +32,6 @@ from gitsecure.crypto.openpgp_signature import (
     HASHES,
     TEXT_DOCUMENT,
     WEAK_HASHES,
-    BadSignature,
     OpenPgpSignature,
     canonical_text,
     parse_armored_signature,

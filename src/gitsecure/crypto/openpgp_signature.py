@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 
+from gitsecure.crypto.errors import BadSignature
 from gitsecure.crypto.openpgp_keys import ECDSA, ED25519, EDDSA_LEGACY, RSA_ALGORITHMS
 from gitsecure.crypto.openpgp_packets import FormatError, Reader, Subpacket, dearmor, iter_packets, iter_subpackets
-from gitsecure.errors import GitsecureError
 
 BINARY_DOCUMENT = 0x00
 TEXT_DOCUMENT = 0x01
@@ -44,15 +44,6 @@ _CREATED, _SIG_EXPIRES, _ISSUER_KEY_ID, _ISSUER_FINGERPRINT = 2, 3, 16, 33
 # ones that do not change what a signature over a Git object means
 # (exportable, policy URI, signer's user ID). Any other critical one rejects.
 _CRITICAL_UNDERSTOOD = frozenset({_CREATED, _SIG_EXPIRES, 4, _ISSUER_KEY_ID, 26, 28, _ISSUER_FINGERPRINT})
-
-
-class BadSignature(GitsecureError):
-    """A signature that is malformed or does not verify. Deliberately opaque."""
-
-    reference = "bad-signature"
-
-    def __init__(self) -> None:
-        super().__init__("bad signature")
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from gitsecure.crypto.errors import BadSignature as BadSignature  # noqa: PLC0414 (re-exported, its former home)
 from gitsecure.crypto.sshwire import MalformedWire, WireReader
-from gitsecure.errors import EXIT_FINDINGS, GitsecureError, InputError
+from gitsecure.errors import InputError
 
 ED25519 = "ssh-ed25519"
 RSA = "ssh-rsa"
@@ -45,20 +46,6 @@ _RSA_BITS = (2048, 16384)
 # PROTOCOL.u2f flag bits: the authenticator saw a touch / verified the user (PIN or biometric).
 SK_USER_PRESENT = 0x01
 SK_USER_VERIFIED = 0x04
-
-
-class BadSignature(GitsecureError):
-    """A signature (or a key or certificate inside it) is malformed or does not verify.
-
-    Deliberately opaque, like pyca's ``InvalidToken``: truncation, garbage, an unknown algorithm
-    and a wrong key all look the same to the caller.
-    """
-
-    reference = "bad-signature"
-    exit_code = EXIT_FINDINGS  # a verdict ("this is not signed"), not a usage error
-
-    def __init__(self) -> None:
-        super().__init__("bad signature")
 
 
 @dataclass(frozen=True)

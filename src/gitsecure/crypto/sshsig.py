@@ -14,11 +14,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from gitsecure.crypto.errors import BadSignature
 from gitsecure.crypto.sshcert import SshCertificate, parse_certificate, verify_certificate
 from gitsecure.crypto.sshkeys import (
     CERT_TYPES,
     KEY_TYPES,
-    BadSignature,
     RawSignature,
     SshPublicKey,
     parse_raw_signature,

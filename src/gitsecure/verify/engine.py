@@ -92,8 +92,8 @@ class SignatureGate:
         commit, tag = resolve(repo, revision)
         name = repo_name if repo_name is not None else default_repo_name(repo)
         ref = _full_ref(repo, revision)
-        if branch is None and ref is not None and ref.startswith("refs/heads/"):
-            branch = ref.removeprefix("refs/heads/")
+        if branch is None:
+            branch = _branch_of(ref)
         rule = self.policy.rule_for(name, branch)
         modes = {rule.mode, mode or rule.mode}
         if require_tag:
@@ -179,7 +179,10 @@ def default_repo_name(repo: Path) -> str:
 
 def default_branch(repo: Path, revision: str) -> str | None:
     """The local branch ``revision`` names (``HEAD`` counts as the branch it points to), else None."""
-    ref = _full_ref(repo, revision)
+    return _branch_of(_full_ref(repo, revision))
+
+
+def _branch_of(ref: str | None) -> str | None:
     return ref.removeprefix("refs/heads/") if ref is not None and ref.startswith("refs/heads/") else None
 
 

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -63,6 +63,8 @@ class PgpResult:
     problem: str | None
     """Why the signature is rejected (``None`` when ``ok``): a short, fixed phrase."""
     created: dt.datetime | None = None
+    expires: dt.datetime | None = field(default=None, compare=False)
+    """When the signature itself expires (it is then judged at now, so its verdict may change)."""
 
 
 class GpgKeyring:
@@ -213,11 +215,13 @@ def check_openpgp(sig_armored: bytes, payload: bytes, ring: GpgKeyring, *, now: 
         return PgpResult(False, None, None, "malformed signature")
     problem = signature_problem(sig)
     if problem is not None:
-        return PgpResult(False, None, None, problem, sig.created)
+        return PgpResult(False, None, None, problem, sig.created, sig.expires)
     candidates = ring.candidates(sig)
     if not candidates:
         named = sig.issuer_fingerprint is not None or sig.issuer_key_id is not None
-        return PgpResult(False, None, None, "untrusted key" if named else "signature names no issuer", sig.created)
+        return PgpResult(
+            False, None, None, "untrusted key" if named else "signature names no issuer", sig.created, sig.expires
+        )
     problem = "bad signature"
     for key in candidates:
         key_problem = signature_problem(sig, key)
@@ -226,9 +230,11 @@ def check_openpgp(sig_armored: bytes, payload: bytes, ring: GpgKeyring, *, now: 
             continue
         if verify_signature(sig, payload, key):
             validity = _validity_problem(sig, key, ring, now or dt.datetime.now(dt.UTC))
-            return PgpResult(validity is None, key.primary_fingerprint, key.fingerprint, validity, sig.created)
+            return PgpResult(
+                validity is None, key.primary_fingerprint, key.fingerprint, validity, sig.created, sig.expires
+            )
     first = candidates[0]
-    return PgpResult(False, first.primary_fingerprint, first.fingerprint, problem, sig.created)
+    return PgpResult(False, first.primary_fingerprint, first.fingerprint, problem, sig.created, sig.expires)
 
 
 def _validity_problem(sig: OpenPgpSignature, key: OpenPgpKey, ring: GpgKeyring, now: dt.datetime) -> str | None:

@@ -141,23 +141,12 @@ class ObjectChecker:
             emails = [("tagger", tag.tagger_email)]
         if signed is None:
             return CommitCheck(obj.oid, kind, problems=(UNSIGNED,)), True
-        facts = self._signers.check(signed, principal_hint=hint, at=_aware(at), for_cache=self._cache is not None)
+        facts = self._signers.check(signed, principal_hint=hint, at=_aware(at))
         problems = [facts.problem] if facts.problem else []
         if facts.problem is None and facts.signer is not None:
-            problems.extend(self._email_problems(facts.signer, emails))
+            problems.extend(self._policy.signers[facts.signer].role_email_problems(emails))
         check = CommitCheck(obj.oid, kind, facts.signer, facts.key, facts.format, tuple(problems))
         return check, facts.cacheable
-
-    def _email_problems(self, name: str, emails: list[tuple[str, str | None]]) -> list[str]:
-        signer = self._policy.signers[name]
-        problems = []
-        for role, email in emails:
-            if email is None:
-                if signer.emails:
-                    problems.append(f"no {role} email, and signer {name} may sign only for listed emails")
-            elif not signer.allows_email(email):
-                problems.append(f"{role} email {email!r} is not one signer {name} may sign for")
-        return problems
 
     def _rule_view(self, check: CommitCheck) -> CommitCheck:
         if check.signer is None or check.signer in self._rule.signers:

@@ -112,12 +112,19 @@ class Signer:
         Both emails must be allowed: a signature covers the whole object, and a platform key
         (GitHub's web-flow) must not turn an outsider's authorship into a trusted commit.
         """
-        problems = [
-            f"{role} email {email!r} is not one signer {self.name} may sign for"
-            for role, email in (("author", author), ("committer", committer))
-            if email is not None and not self.allows_email(email)
-        ]
-        return tuple(problems)
+        claims = [("author", author)] + ([("committer", committer)] if committer is not None else [])
+        return tuple(self.role_email_problems(claims))
+
+    def role_email_problems(self, emails: Iterable[tuple[str, str | None]]) -> list[str]:
+        """Why this signer may not vouch for these (role, email) claims; a missing email fails if emails are listed."""
+        problems = []
+        for role, email in emails:
+            if email is None:
+                if self.emails:
+                    problems.append(f"no {role} email, and signer {self.name} may sign only for listed emails")
+            elif not self.allows_email(email):
+                problems.append(f"{role} email {email!r} is not one signer {self.name} may sign for")
+        return problems
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from gitsecure.crypto.openpgp import BadSignature as PgpBadSignature
-from gitsecure.crypto.openpgp import parse_armored_signature, parse_public_keys
+from gitsecure.crypto.errors import BadSignature
+from gitsecure.crypto.openpgp import parse_public_keys
 from gitsecure.crypto.sshcert import SshCertificate
-from gitsecure.crypto.sshsig import BadSignature, parse_armored_sshsig, verify_sshsig
+from gitsecure.crypto.sshsig import parse_armored_sshsig, verify_sshsig
 from gitsecure.errors import InputError
 from gitsecure.verify.allowed_signers import (
     BAD_SIGNATURE,
@@ -108,18 +108,15 @@ class TrustedSigners:
         if self._roots_dir is not None:
             shutil.rmtree(self._roots_dir, ignore_errors=True)
 
-    def check(
-        self, signed: SignedPayload, *, principal_hint: str | None, at: dt.datetime | None, for_cache: bool = False
-    ) -> SignatureFacts:
+    def check(self, signed: SignedPayload, *, principal_hint: str | None, at: dt.datetime | None) -> SignatureFacts:
         """Check ``signed`` against every signer.
 
         ``principal_hint`` is the email the object claims (committer or tagger): the principal
         an allowed_signers line must list. ``at`` is the object's own (signer-chosen) time, at
-        which SSH key and certificate validity windows are judged, as git does. ``for_cache``
-        asks for an exact ``cacheable`` (which costs a second parse of OpenPGP signatures).
+        which SSH key and certificate validity windows are judged, as git does.
         """
         if signed.format == "openpgp":
-            return self._openpgp(signed, for_cache=for_cache)
+            return self._openpgp(signed)
         if signed.format == "ssh":
             return self._ssh_check(signed, principal_hint=principal_hint, at=at)
         if signed.format == "x509":
@@ -128,7 +125,7 @@ class TrustedSigners:
 
     # -- OpenPGP ---------------------------------------------------------------------------------
 
-    def _openpgp(self, signed: SignedPayload, *, for_cache: bool) -> SignatureFacts:
+    def _openpgp(self, signed: SignedPayload) -> SignatureFacts:
         if self._ring is None:
             return SignatureFacts(None, None, "openpgp", UNTRUSTED_KEY)
         from gitsecure.verify.gnupg_keys import check_openpgp  # noqa: PLC0415
@@ -138,13 +135,8 @@ class TrustedSigners:
         problem = result.problem if not result.ok else None
         if result.ok and owner is None:
             problem = UNTRUSTED_KEY  # in the keyring but attributed to no signer: never a pass
-        expiring = False
-        if for_cache:  # a signature with its own expiry is judged at now: its verdict may not be kept
-            try:
-                expiring = parse_armored_signature(signed.signature).expires is not None
-            except PgpBadSignature:
-                expiring = False
-        return SignatureFacts(owner, result.primary_fingerprint, "openpgp", problem, cacheable=not expiring)
+        # A signature with its own expiry is judged at now: its verdict may not be kept.
+        return SignatureFacts(owner, result.primary_fingerprint, "openpgp", problem, cacheable=result.expires is None)
 
     # -- SSH -------------------------------------------------------------------------------------
 

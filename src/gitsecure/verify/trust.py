@@ -16,6 +16,8 @@ import json
 import struct
 from pathlib import Path
 
+from gitsecure.crypto.sshkeys import KEY_TYPES
+
 __all__ = [
     "MAX_TRUST_FILE",
     "SSH_KEY_TYPES",
@@ -31,19 +33,9 @@ __all__ = [
 # bigger is a wrong path (a repository pack, a log file) rather than trust material.
 MAX_TRUST_FILE = 8 * 1024 * 1024
 
-# Plain public key types git can sign with. Certificates are not trust anchors here: trust a CA
-# with a cert-authority line in an allowed_signers file instead.
-SSH_KEY_TYPES = frozenset(
-    {
-        "ssh-ed25519",
-        "ssh-rsa",
-        "ecdsa-sha2-nistp256",
-        "ecdsa-sha2-nistp384",
-        "ecdsa-sha2-nistp521",
-        "sk-ssh-ed25519@openssh.com",
-        "sk-ecdsa-sha2-nistp256@openssh.com",
-    }
-)
+# Plain public key types git can sign with (the crypto core's list). Certificates are not trust
+# anchors here: trust a CA with a cert-authority line in an allowed_signers file instead.
+SSH_KEY_TYPES = KEY_TYPES
 _PGP_PUBLIC = (b"-----BEGIN PGP PUBLIC KEY BLOCK-----", b"-----END PGP PUBLIC KEY BLOCK-----")
 # Covers PGP PRIVATE KEY BLOCK, OPENSSH PRIVATE KEY, (RSA|EC) PRIVATE KEY and PKCS#8 armour.
 _PRIVATE_MARKER = b"PRIVATE KEY"
