@@ -22,6 +22,7 @@ from typing import Any
 
 from gitsecure.crypto.openpgp_packets import crc24
 from tests.support.gitrepo import git_environment
+from tests.support.rawcommit import split_commit
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 #: The seal trailer strict mode stops at (when the seal commit itself is trusted).
@@ -163,35 +164,14 @@ def _head_and_body(raw: bytes) -> tuple[list[bytes], bytes]:
 
 def signature_of(raw: bytes) -> bytes:
     """The armoured ``gpgsig`` header value of a raw commit, un-indented."""
-    lines, _ = _head_and_body(raw)
-    out: list[bytes] = []
-    inside = False
-    for line in lines:
-        if line.startswith(b"gpgsig "):
-            inside = True
-            out.append(line[len(b"gpgsig ") :])
-        elif inside and line.startswith(b" "):
-            out.append(line[1:])
-        else:
-            inside = False
-    assert out, "commit carries no gpgsig header"
-    return b"\n".join(out) + b"\n"
+    armored, _ = split_commit(raw)
+    assert armored, "commit carries no gpgsig header"
+    return armored
 
 
 def unsigned(raw: bytes) -> bytes:
     """A raw commit without its ``gpgsig`` header: the bytes the signature covers."""
-    lines, body = _head_and_body(raw)
-    kept: list[bytes] = []
-    inside = False
-    for line in lines:
-        if line.startswith(b"gpgsig "):
-            inside = True
-        elif inside and line.startswith(b" "):
-            continue
-        else:
-            inside = False
-            kept.append(line)
-    return b"\n".join(kept) + b"\n\n" + body
+    return split_commit(raw)[1]
 
 
 def graft(raw: bytes, armored: bytes) -> bytes:

@@ -26,28 +26,11 @@ from gitsecure.verify import gitsign
 from gitsecure.verify.gitsign import KeylessIdentity, X509Result, check_x509
 from gitsecure.verify.gitsign_cms import SignatureMalformed, cert_claims, parse_cms
 from gitsecure.verify.tlog_entry import MalformedEntry, decode_entry
+from tests.support.rawcommit import split_commit
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "gitsign"
 ROOT = FIXTURES / "trusted_root.json"
 BILLY = KeylessIdentity(subject="billy@chainguard.dev", issuer="https://accounts.google.com")
-
-
-def split_commit(raw: bytes) -> tuple[bytes, bytes]:
-    """(armoured signature, payload): the gpgsig header and its continuation lines removed, byte-exactly."""
-    header, _, message = raw.partition(b"\n\n")
-    kept: list[bytes] = []
-    sig: list[bytes] = []
-    in_sig = False
-    for line in header.split(b"\n"):
-        if line.startswith(b"gpgsig "):
-            in_sig = True
-            sig.append(line[len(b"gpgsig ") :])
-        elif in_sig and line.startswith(b" "):
-            sig.append(line[1:])
-        else:
-            in_sig = False
-            kept.append(line)
-    return b"\n".join(sig) + b"\n", b"\n".join(kept) + b"\n\n" + message
 
 
 OFFLINE_SIG, OFFLINE_PAYLOAD = split_commit((FIXTURES / "offline.commit").read_bytes())

@@ -26,6 +26,7 @@ from tests.support.gpgkit import (
     strip_back_signatures,
     subpacket,
 )
+from tests.support.rawcommit import split_commit
 
 T0 = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -382,24 +383,6 @@ def test_text_signatures_accept_crlf_payloads(world: World, signatures: dict[str
 
 
 # -- real git ------------------------------------------------------------------------------------------------------
-
-
-def split_commit(raw: bytes) -> tuple[bytes, bytes]:
-    """(signature, payload) of a raw commit: the gpgsig header and its continuation lines cut out."""
-    header, _, message = raw.partition(b"\n\n")
-    kept: list[bytes] = []
-    signature: list[bytes] = []
-    in_signature = False
-    for line in header.split(b"\n"):
-        if line.startswith(b"gpgsig "):
-            in_signature = True
-            signature.append(line[len(b"gpgsig ") :])
-        elif in_signature and line.startswith(b" "):
-            signature.append(line[1:])
-        else:
-            in_signature = False
-            kept.append(line)
-    return b"\n".join(signature) + b"\n", b"\n".join(kept) + b"\n\n" + message
 
 
 @pytest.fixture(scope="module")
