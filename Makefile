@@ -1,5 +1,7 @@
 # Everything a fresh Debian machine (Python 3.11, root) needs: `make demo`, `make test`.
-# System tools used by tests and the demo: git, ssh-keygen (SSH keys and signatures), openssl, gpg.
+# System tools used by tests and the demo: git, ssh-keygen (SSH keys and signatures), openssl, gpg,
+# docker-registry (the OCI registry the image-gate tests push to) and Node.js with npm (the third-party
+# Sigstore signer in tests/support/sigstore_js).
 # Both create or reuse .venv and install what they use; nothing is assumed installed.
 
 SHELL := /bin/bash
@@ -7,7 +9,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # Reinstall when the dependency list changes.
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+SIGSTORE_JS := tests/support/sigstore_js
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(SIGSTORE_JS)/package-lock.json | sha256sum | cut -c1-12)
 
 .PHONY: all demo test lint unit fuzz bench clean
 
@@ -21,17 +24,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml $(SIGSTORE_JS)/package-lock.json | $(BIN)/python
 	@missing=""; \
 	command -v git >/dev/null || missing="$$missing git"; \
 	command -v ssh-keygen >/dev/null || missing="$$missing openssh-client"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v gpg >/dev/null || missing="$$missing gnupg"; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 	$(BIN)/python -m pip install -q -e '.[dev,bench,fuzz]'
+	npm ci --prefix $(SIGSTORE_JS) --no-audit --no-fund --loglevel=error
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

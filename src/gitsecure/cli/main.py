@@ -32,6 +32,7 @@ COMMANDS: dict[str, Command] = {
     "verify": Command(
         "gitsecure.cli.verify_cmd", "verify the signatures on a revision's commits and tags against a policy"
     ),
+    "sign": Command("gitsecure.cli.sign_cmd", "sign container images with a cosign key (cosign-compatible)"),
     "controller": Command("gitsecure.cli.controller_cmd", "run the in-cluster controller that unseals SealedSecrets"),
 }
 

@@ -1,8 +1,9 @@
-"""``gitsecure verify``: may this revision be applied? Signatures on commits and tags checked against a policy.
+"""``gitsecure verify``: may this revision be applied? Signatures on commits, tags and images against a policy.
 
 Exit codes: 0 trusted, 1 rejected, 2 usage or configuration error (a policy that cannot be
 read, no rule or two rules matching, an unknown revision, unusable keys). Nothing heavy is
 imported before the arguments are parsed; sigstore loads only when a gitsign signature is met.
+The image commands (image, manifests, revision) live in :mod:`gitsecure.cli.verify_images_cmd`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitsecure.cli.options import ArgumentParser, apply_environment
+from gitsecure.cli.verify_images_cmd import add_image_trust
 from gitsecure.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
@@ -23,12 +25,17 @@ if TYPE_CHECKING:
 
 MODES = ("head", "tag", "tag-and-head", "strict")
 
-DESCRIPTION = """Verify the signatures (OpenPGP, SSH, gitsign X.509) on a revision's commits and tags.
+DESCRIPTION = """Verify the signatures (OpenPGP, SSH, gitsign X.509) on a revision's commits and tags,
+and the cosign/Sigstore signatures of the container images it deploys.
 
-  commit [REV]  verify a revision (default HEAD); default mode: the rule's, else head
-  tag TAG       verify an annotated tag; default mode: the rule's, else tag (the tag is
-                always checked: a rule mode of head becomes tag-and-head)
-  serve         the same over HTTP (POST /v1/verify) for a reconciler
+  commit [REV]     verify a revision (default HEAD); default mode: the rule's, else head
+  tag TAG          verify an annotated tag; default mode: the rule's, else tag (the tag is
+                   always checked: a rule mode of head becomes tag-and-head)
+  serve            the same over HTTP (POST /v1/verify) for a reconciler
+  image REF        verify one image's signatures (policy images: rules, or --key /
+                   --certificate-identity flags as in cosign verify)
+  manifests DIR    verify every image the Kubernetes manifests under DIR deploy
+  revision REV     the commits of REV and the images of its manifests: one verdict
 
 Trust comes from --policy FILE (see docs/verify.md), or from the quick flags --gpg-key,
 --allowed-signers and --ssh-key, which build a one-rule policy. --mode adds to the rule's
@@ -91,7 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--repo-root", action="append", default=[], metavar="DIR", help="requests may name repositories under DIR"
     )
     _trust_options(serve)
-    for parser in (commit, tag, serve):
+    image = sub.add_parser("image", help="verify an image's signatures", epilog=EPILOG)
+    image.add_argument("ref", metavar="REF", help="image reference (tag or @sha256: digest)")
+    add_image_trust(image, flags=True)
+    manifests = sub.add_parser("manifests", help="verify the images of Kubernetes manifests", epilog=EPILOG)
+    manifests.add_argument("directory", metavar="DIR", help="manifests (YAML/JSON, kustomizations, rendered Helm)")
+    add_image_trust(manifests, flags=True)
+    revision = sub.add_parser("revision", help="verify a revision's commits and the images it deploys", epilog=EPILOG)
+    revision.add_argument("revision", metavar="REV", help="the revision")
+    _revision_options(revision)
+    revision.add_argument(
+        "--mode", choices=MODES, help="check also what this mode checks: head, tag, tag-and-head or strict"
+    )
+    revision.add_argument("--path", metavar="DIR", help="the manifests' directory in the revision (default: all)")
+    add_image_trust(revision, flags=False, output=False)
+    for parser in (commit, tag, serve, image, manifests, revision):
         apply_environment(parser, prefixes=("GITSECURE_VERIFY",))
     return p
 
@@ -135,8 +156,16 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
         return _verify(args, require_tag=args.action == "tag", verbosity=verbosity)
     if args.action == "serve":
         return _serve(args)
+    if args.action in ("image", "manifests", "revision"):
+        from gitsecure.cli import verify_images_cmd  # noqa: PLC0415
+
+        if args.action == "image":
+            return verify_images_cmd.run_image(args)
+        if args.action == "manifests":
+            return verify_images_cmd.run_manifests(args)
+        return verify_images_cmd.run_revision(args, verbosity=verbosity)
     parser.print_help(sys.stderr)
-    raise UsageError("choose an action: commit, tag or serve")
+    raise UsageError("choose an action: commit, tag, serve, image, manifests or revision")
 
 
 def _verify(args: argparse.Namespace, *, require_tag: bool, verbosity: int) -> int:

@@ -178,3 +178,25 @@ def _issuer(cert: x509.Certificate) -> str | None:
         raw = value.value if isinstance(value, x509.UnrecognizedExtension) else b""
         return str(core.UTF8String.load(raw, strict=True).native) if der else raw.decode("utf-8")
     return None
+
+
+def issued_by_trusted_ca(certificate_der: bytes, root: TrustedRoot) -> bool:
+    """Whether the certificate's signature chains to one of ``root``'s CAs, whatever the validity times.
+
+    Used to name a rejection correctly: a certificate from an unknown CA is "untrusted", one from a trusted CA
+    outside its validity is "not valid at signing".
+    """
+    try:
+        cert = x509.load_der_x509_certificate(certificate_der)
+    except ValueError:
+        return False
+    for ca in root.cas:
+        child = cert
+        try:
+            for parent in ca.chain:
+                child.verify_directly_issued_by(parent)
+                child = parent
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return True
+    return False

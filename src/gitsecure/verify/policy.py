@@ -8,6 +8,8 @@ of keys or rules (flux #2165).
 
 Selection is deliberately not "most specific wins": exactly one rule must match a
 (repository, branch); none or several is an error (as Argo CD 3.5 does for repositories).
+Image rules (``images:``, :mod:`gitsecure.verify.images.rules`) are the exception: there the most
+specific glob wins, by a documented total order, because image globs nest by design.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from gitsecure.errors import InputError, UsageError
+from gitsecure.verify.images.rules import ImageAuthority, ImageRule, image_rules_document, select_image_rule
 from gitsecure.verify.patterns import PatternSet, compile_email_glob, email_matches, normalize_branch, normalize_repo
 from gitsecure.verify.trust import check_allowed_signers, check_openpgp_keys, read_trust_file, ssh_keys_from_file
 
@@ -187,18 +190,44 @@ class Policy:
     rules: tuple[Rule, ...]
     source: Path | None  # None for a policy built from command-line flags
     hash: str  # "sha256:<hex>" over the canonical policy and every byte of trust material
+    authorities: Mapping[str, ImageAuthority] = field(default_factory=lambda: MappingProxyType({}))
+    images: tuple[ImageRule, ...] = ()
 
     @classmethod
-    def build(cls, signers: Sequence[Signer], rules: Sequence[Rule], source: Path | None) -> Policy:
-        """A policy with its hash computed; ValueError on dangling or unused signer names."""
+    def build(
+        cls,
+        signers: Sequence[Signer],
+        rules: Sequence[Rule],
+        source: Path | None,
+        *,
+        authorities: Sequence[ImageAuthority] = (),
+        images: Sequence[ImageRule] = (),
+    ) -> Policy:
+        """A policy with its hash computed; ValueError on dangling or unused signer or authority names.
+
+        A policy needs commit rules, image rules or both; one without any trusts nothing and is refused.
+        """
         by_name = {signer.name: signer for signer in signers}
         if len(by_name) != len(signers):
             raise ValueError("signer names must be unique")
         used = {name for rule in rules for name in rule.signers}
-        if used - set(by_name) or set(by_name) - used or not rules:
+        if used - set(by_name) or set(by_name) - used or not (rules or images):
             raise ValueError("every rule signer must exist and every signer must be used by a rule")
-        digest = policy_hash(POLICY_VERSION, signers, rules)
-        return cls(POLICY_VERSION, MappingProxyType(by_name), tuple(rules), source, digest)
+        by_authority = {entry.name: entry for entry in authorities}
+        if len(by_authority) != len(authorities):
+            raise ValueError("authority names must be unique")
+        if {name for rule in images for name in rule.authorities} != set(by_authority):
+            raise ValueError("every image rule authority must exist and every authority must be used by a rule")
+        digest = policy_hash(POLICY_VERSION, signers, rules, authorities=authorities, images=images)
+        return cls(
+            POLICY_VERSION,
+            MappingProxyType(by_name),
+            tuple(rules),
+            source,
+            digest,
+            MappingProxyType(by_authority),
+            tuple(images),
+        )
 
     def __post_init__(self) -> None:
         if not _HASH.fullmatch(self.hash):
@@ -217,7 +246,9 @@ class Policy:
             raise InputError(
                 f"{self.origin}: no rule matches {target}",
                 reference="policy-no-rule",
-                hint="add a rule for it: a revision no rule covers is rejected, never waved through",
+                hint="add a rule for it: a revision no rule covers is rejected, never waved through"
+                if self.rules
+                else "this policy has image rules only; add rules: for commits and tags",
             )
         if len(matching) > 1:
             names = " and ".join(rule.name for rule in matching[:2])
@@ -228,8 +259,19 @@ class Policy:
             )
         return matching[0]
 
+    def image_rule_for(self, image_name: str) -> ImageRule | None:
+        """The most specific ``images:`` rule covering ``image_name`` (None: denied); InputError on a tie."""
+        return select_image_rule(self.images, image_name, origin=self.origin)
 
-def policy_hash(version: int, signers: Iterable[Signer], rules: Iterable[Rule]) -> str:
+
+def policy_hash(
+    version: int,
+    signers: Iterable[Signer],
+    rules: Iterable[Rule],
+    *,
+    authorities: Iterable[ImageAuthority] = (),
+    images: Sequence[ImageRule] = (),
+) -> str:
     """``sha256:<hex>`` of the canonical JSON of a policy, trust material included by its SHA-256."""
     document: dict[str, Any] = {
         "format": "gitsecure-verify-policy",
@@ -266,6 +308,8 @@ def policy_hash(version: int, signers: Iterable[Signer], rules: Iterable[Rule]) 
             for rule in rules
         ],
     }
+    if images:  # absent for commit-only policies, so their hashes (and caches) stay what they were
+        document.update(image_rules_document(authorities, images))
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return "sha256:" + _digest(canonical.encode("ascii"))
 

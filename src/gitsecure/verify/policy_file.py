@@ -5,7 +5,9 @@ the field path (``policy.yaml: signers[2].openpgp[0]: keys/alice.asc holds no Op
 an empty file, another version, unknown or repeated keys, a signer without trust material, a
 signer no rule uses, a rule naming an unknown signer, an impossible threshold, key files that
 cannot be read or hold no key, the same key material under two entries, invalid regexps or globs.
-The schema is documented in docs/verify.md ("Policy file").
+The schema is documented in docs/verify.md ("Policy file"); the ``authorities:`` and ``images:``
+sections are parsed by :mod:`gitsecure.verify.images.rules_file`. A policy needs ``signers`` and
+``rules``, or ``authorities`` and ``images``, or both.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, NoReturn, cast
 import yaml
 
 from gitsecure.errors import InputError
+from gitsecure.verify.images.rules_file import parse_image_sections
 from gitsecure.verify.patterns import PatternSet, compile_email_glob
 from gitsecure.verify.policy import MODES, POLICY_VERSION, KeylessIdentity, Policy, Rule, Signer
 from gitsecure.verify.trust import (
@@ -33,7 +36,7 @@ from gitsecure.verify.trust import (
 __all__ = ["parse_policy_file"]
 
 MAX_POLICY_FILE = 1024 * 1024
-_TOP_KEYS = frozenset({"version", "signers", "rules"})
+_TOP_KEYS = frozenset({"version", "signers", "rules", "authorities", "images"})
 _SIGNER_KEYS = frozenset({"name", "openpgp", "ssh", "keyless", "trusted_root", "emails"})
 _SSH_KEYS = frozenset({"allowed_signers", "keys"})
 _KEYLESS_KEYS = frozenset({"subject", "subject_regexp", "issuer", "issuer_regexp", "trusted_root"})
@@ -268,28 +271,32 @@ class _Parser:
 
     def document(self, document: object, path: Path) -> Policy:
         if document is None or document == {}:
-            self.fail("", "empty policy (a policy must name signers and rules; nothing is trusted by default)")
+            self.fail(
+                "", "empty policy (a policy must name signers and rules, or images; nothing is trusted by default)"
+            )
         table = self.table(document, "", _TOP_KEYS)
         version = table.get("version")
         if version is None:
             self.fail("version", f"required (version: {POLICY_VERSION})")
         if not isinstance(version, int) or isinstance(version, bool) or version != POLICY_VERSION:
             self.fail("version", f"unsupported version {version!r} (this gitsecure reads version {POLICY_VERSION})")
-        for key in ("signers", "rules"):
+        authorities, images = parse_image_sections(self, table)
+        commit_rules = not images or "signers" in table or "rules" in table
+        for key in ("signers", "rules") if commit_rules else ():
             if not isinstance(table.get(key), list) or not table[key]:
                 self.fail(key, "required: a non-empty list")
         signers: dict[str, Signer] = {}
-        for index, item in enumerate(table["signers"]):
+        for index, item in enumerate(table.get("signers") or []):
             signer = self.signer(item, f"signers[{index}]")
             if signer.name in signers:
                 self.fail(f"signers[{index}].name", f"duplicate signer name {signer.name!r}")
             signers[signer.name] = signer
-        rules = [self.rule(item, index, signers) for index, item in enumerate(table["rules"])]
+        rules = [self.rule(item, index, signers) for index, item in enumerate(table.get("rules") or [])]
         used = {name for rule in rules for name in rule.signers}
         for index, name in enumerate(signers):
             if name not in used:
                 self.fail(f"signers[{index}]", f"signer {name} is used by no rule (unused trust material is an error)")
-        return Policy.build(list(signers.values()), rules, path)
+        return Policy.build(list(signers.values()), rules, path, authorities=authorities, images=images)
 
 
 class _Keyless:
