@@ -9,19 +9,28 @@ credentials or tokens.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
-import ssl
-import threading
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from gitsecure.errors import RemoteError
 from gitsecure.verify.images.reference import ImageRef
-from gitsecure.verify.images.registry_auth import Credentials, load_docker_config, parse_challenge
+from gitsecure.verify.images.registry_auth import Authenticator, load_docker_config
+from gitsecure.verify.images.registry_http import RegistryError, Response, Transport
+
+__all__ = [
+    "DOCKER_LIST",
+    "DOCKER_MANIFEST",
+    "MANIFEST_TYPES",
+    "MAX_MANIFEST",
+    "OCI_INDEX",
+    "OCI_MANIFEST",
+    "Descriptor",
+    "RegistryClient",
+    "RegistryError",
+]
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -29,13 +38,9 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
 MAX_MANIFEST = 4 * 1024 * 1024
-_MAX_REDIRECTS = 5
-
-
-class RegistryError(RemoteError):
-    """A registry request failed; ``reference`` is ``registry-error`` unless a more specific one applies."""
-
-    reference = "registry-error"
+_MAX_REFERRER_PAGES = 16
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,6 @@ class Descriptor:
     artifact_type: str | None = None
 
 
-@dataclass
-class _Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
 def _sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -64,18 +62,33 @@ class RegistryClient:
     """One client per process or request; thread-safe (tokens are cached under a lock)."""
 
     def __init__(self, *, allow_http: bool = False, docker_config: Path | None = None, timeout: float = 10.0) -> None:
-        self._scheme = "http" if allow_http else "https"
-        self._config = load_docker_config(docker_config)
-        self._timeout = timeout
-        self._tokens: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
-        self._ssl = ssl.create_default_context()
+        self._http = Transport(allow_http=allow_http, timeout=timeout)
+        self._auth = Authenticator(load_docker_config(docker_config), self._http)
 
     # -- reading -----------------------------------------------------------------------------------------
 
     def resolve(self, ref: ImageRef) -> Descriptor:
-        """The manifest descriptor ``ref`` names now (a tag is resolved; a digest is checked to exist)."""
+        """The manifest descriptor ``ref`` names now (a tag is resolved; a digest is checked to exist).
+
+        A ``HEAD`` answers with ``Docker-Content-Digest`` cheaply; without that header (or with a malformed one) the
+        manifest is fetched and hashed. Nothing trusts the HEAD answer beyond naming a digest: every later read of
+        that digest is re-hashed.
+        """
         reference = ref.digest or ref.tag or "latest"
+        _check_reference(ref, reference)
+        head = self._request("HEAD", ref, f"manifests/{reference}", accept=", ".join(MANIFEST_TYPES), ok_404=True)
+        if head.status == 404:
+            raise RegistryError(f"{ref.name}: manifest {reference} not found", reference="manifest-unknown")
+        digest = head.headers.get("docker-content-digest", "")
+        media_type = head.headers.get("content-type", "").split(";")[0].strip()
+        length = head.headers.get("content-length", "")
+        if (
+            _DIGEST.fullmatch(digest)
+            and media_type in MANIFEST_TYPES
+            and length.isdigit()
+            and (ref.digest is None or digest == ref.digest)
+        ):
+            return Descriptor(media_type=media_type, digest=digest, size=int(length))
         _, descriptor = self.get_manifest(ref, reference)
         return descriptor
 
@@ -88,6 +101,7 @@ class RegistryClient:
 
     def get_manifest_or_none(self, ref: ImageRef, reference: str) -> tuple[bytes, Descriptor] | None:
         """Like :meth:`get_manifest`, but None when the registry says the manifest does not exist."""
+        _check_reference(ref, reference)
         response = self._request(
             "GET", ref, f"manifests/{reference}", accept=", ".join(MANIFEST_TYPES), limit=MAX_MANIFEST, ok_404=True
         )
@@ -111,6 +125,7 @@ class RegistryClient:
 
     def get_blob(self, ref: ImageRef, digest: str, *, max_size: int = 16 * 1024 * 1024) -> bytes:
         """A blob, at most ``max_size`` bytes, re-hashed against ``digest``."""
+        _check_digest(ref, digest)
         response = self._request("GET", ref, f"blobs/{digest}", limit=max_size)
         if _sha256(response.body) != digest:
             raise RegistryError(
@@ -120,19 +135,26 @@ class RegistryClient:
 
     def referrers(self, ref: ImageRef, digest: str, *, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``digest``: the OCI 1.1 API, else the ``sha256-<hex>`` referrers tag."""
+        _check_digest(ref, digest)
         path = f"referrers/{digest}"
         if artifact_type:
             path += "?artifactType=" + urllib.parse.quote(artifact_type, safe="")
         response = self._request("GET", ref, path, accept=OCI_INDEX, limit=MAX_MANIFEST, ok_404=True)
-        body: bytes | None = None
         if response.status == 200 and response.headers.get("content-type", "").startswith(OCI_INDEX):
-            body = response.body
+            entries = _index_entries(ref, response.body)
+            for _ in range(_MAX_REFERRER_PAGES):
+                following = _next_page(ref, response.headers.get("link"))
+                if following is None:
+                    break
+                response = self._request("GET", ref, following, accept=OCI_INDEX, limit=MAX_MANIFEST)
+                entries += _index_entries(ref, response.body)
+            else:
+                raise RegistryError(f"{ref.name}: more than {_MAX_REFERRER_PAGES} pages of referrers")
         else:
+            # No referrers API (404, or an answer that is not an index): the referrers tag schema.
             fallback = self.get_manifest_or_none(ref, digest.replace(":", "-", 1))
-            body = fallback[0] if fallback else None
-        if body is None:
-            return []
-        return [d for d in _index_entries(ref, body) if artifact_type is None or d.artifact_type == artifact_type]
+            entries = _index_entries(ref, fallback[0]) if fallback else []
+        return [d for d in entries if artifact_type is None or d.artifact_type == artifact_type]
 
     # -- writing -----------------------------------------------------------------------------------------
 
@@ -158,6 +180,7 @@ class RegistryClient:
 
     def put_manifest(self, ref: ImageRef, reference: str, data: bytes, media_type: str) -> Descriptor:
         """Store a manifest under a tag or its digest."""
+        _check_reference(ref, reference)
         self._request("PUT", ref, f"manifests/{reference}", body=data, content_type=media_type, push=True)
         return Descriptor(media_type=media_type, digest=_sha256(data), size=len(data))
 
@@ -175,25 +198,33 @@ class RegistryClient:
         limit: int = MAX_MANIFEST,
         ok_404: bool = False,
         push: bool = False,
-    ) -> _Response:
+    ) -> Response:
         scope = f"repository:{ref.repository}:{'pull,push' if push else 'pull'}"
         url = path if path.startswith(("http://", "https://", "/")) else f"/v2/{ref.repository}/{path}"
         if url.startswith("/"):
-            url = f"{self._scheme}://{ref.api_host}{url}"
+            url = f"{self._http.scheme}://{ref.api_host}{url}"
         headers = {"User-Agent": "gitsecure"}
         if accept:
             headers["Accept"] = accept
         if content_type:
             headers["Content-Type"] = content_type
-        token = self._tokens.get((ref.api_host, scope))
-        for attempt in range(2):
+        # A registry's credentials go to the registry only, never to an upload location on another host.
+        same_host = urllib.parse.urlsplit(url).netloc == ref.api_host
+        token = self._auth.cached(ref.api_host, scope) if same_host else None
+        for attempt in range(2 if same_host else 1):
             sent = dict(headers)
             if token:
                 sent["Authorization"] = token
-            response = self._send(method, url, sent, body, limit, ref=ref)
+            response = self._http.send(method, url, sent, body, limit, what=ref.name)
             if response.status != 401 or attempt == 1:
                 break
-            token = self._authorize(ref, scope, response.headers.get("www-authenticate"))
+            token = self._auth.authorize(
+                what=ref.name,
+                registry=ref.registry,
+                host=ref.api_host,
+                scope=scope,
+                header=response.headers.get("www-authenticate"),
+            )
         if response.status == 404 and ok_404:
             return response
         if response.status in (401, 403):
@@ -211,121 +242,52 @@ class RegistryClient:
             )
         return response
 
-    def _authorize(self, ref: ImageRef, scope: str, header: str | None) -> str:
-        challenge = parse_challenge(header)
-        creds = self._config.credentials(ref.registry) or self._config.credentials(ref.api_host)
-        if creds is None and self._config.helper(ref.registry):
-            raise RegistryError(
-                f"{ref.api_host} needs credentials from the docker credential helper "
-                f"{self._config.helper(ref.registry)!r}, which gitsecure does not run; put them in config.json auths",
-                reference="registry-denied",
-            )
-        if challenge is None:
-            raise RegistryError(
-                f"{ref.name}: {ref.api_host} refused access without a challenge", reference="registry-denied"
-            )
-        if challenge.scheme == "basic":
-            basic = creds.basic() if creds else None
-            if basic is None:
-                raise RegistryError(f"{ref.name}: {ref.api_host} needs credentials", reference="registry-denied")
-            token = basic
-        elif challenge.scheme == "bearer":
-            token = "Bearer " + self._bearer(ref, challenge.params, scope, creds)
-        else:
-            raise RegistryError(
-                f"{ref.name}: unsupported auth scheme {challenge.scheme!r}", reference="registry-denied"
-            )
-        with self._lock:
-            self._tokens[(ref.api_host, scope)] = token
-        return token
 
-    def _bearer(self, ref: ImageRef, params: Mapping[str, str], scope: str, creds: Credentials | None) -> str:
-        realm = params.get("realm")
-        if not realm or not realm.startswith(("https://", "http://")):
-            raise RegistryError(f"{ref.name}: {ref.api_host} sent no usable token realm", reference="registry-denied")
-        if realm.startswith("http://") and self._scheme != "http":
-            raise RegistryError(f"{ref.name}: refusing a plain-HTTP token realm", reference="registry-denied")
-        query = {"scope": params.get("scope") or scope}
-        if params.get("service"):
-            query["service"] = params["service"]
-        headers = {"User-Agent": "gitsecure"}
-        if creds is not None and creds.basic():
-            headers["Authorization"] = creds.basic() or ""
-        url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
-        response = self._send("GET", url, headers, None, 64 * 1024, ref=ref)
-        if response.status != 200:
-            raise RegistryError(
-                f"{ref.name}: the token service refused access (HTTP {response.status})", reference="registry-denied"
-            )
-        try:
-            doc: Any = json.loads(response.body)
-            token = doc.get("token") or doc.get("access_token")
-        except (ValueError, AttributeError):
-            token = None
-        if not isinstance(token, str) or not token:
-            raise RegistryError(f"{ref.name}: the token service answered without a token", reference="registry-denied")
-        return token
+def _check_digest(ref: ImageRef, digest: str) -> None:
+    # Digests and tags go into URL paths: anything else could address another endpoint.
+    if not _DIGEST.fullmatch(digest):
+        raise RegistryError(f"{ref.name}: not a sha256 digest: {digest[:80]!r}", reference="invalid-image-reference")
 
-    def _send(
-        self, method: str, url: str, headers: dict[str, str], body: bytes | None, limit: int, *, ref: ImageRef
-    ) -> _Response:
-        for _ in range(_MAX_REDIRECTS):
-            parts = urllib.parse.urlsplit(url)
-            if parts.scheme == "http" and self._scheme != "http":
-                raise RegistryError(f"{ref.name}: refusing a redirect to plain HTTP", reference="registry-error")
-            conn: http.client.HTTPConnection
-            if parts.scheme == "https":
-                conn = http.client.HTTPSConnection(parts.netloc, timeout=self._timeout, context=self._ssl)
-            else:
-                conn = http.client.HTTPConnection(parts.netloc, timeout=self._timeout)
-            target = parts.path + (f"?{parts.query}" if parts.query else "")
-            try:
-                conn.request(method, target, body=body, headers=headers)
-                raw = conn.getresponse()
-                length = raw.getheader("content-length")
-                if length is not None and length.isdigit() and int(length) > limit:
-                    raise RegistryError(
-                        f"{ref.name}: the registry answered with more than {limit} bytes",
-                        reference="registry-too-large",
-                    )
-                data = raw.read(limit + 1) if method != "HEAD" else b""
-                if len(data) > limit:
-                    raise RegistryError(
-                        f"{ref.name}: the registry answered with more than {limit} bytes",
-                        reference="registry-too-large",
-                    )
-                response = _Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data)
-            except (OSError, http.client.HTTPException) as exc:
-                raise RegistryError(
-                    f"{ref.name}: cannot reach {parts.netloc}: {type(exc).__name__}", reference="registry-unreachable"
-                ) from None
-            finally:
-                conn.close()
-            if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
-                location = urllib.parse.urljoin(url, response.headers["location"])
-                if urllib.parse.urlsplit(location).netloc != parts.netloc:
-                    headers = {k: v for k, v in headers.items() if k != "Authorization"}
-                if response.status == 303:
-                    method, body = "GET", None
-                url = location
-                continue
-            return response
-        raise RegistryError(f"{ref.name}: too many redirects", reference="registry-error")
+
+def _check_reference(ref: ImageRef, reference: str) -> None:
+    if not (_DIGEST.fullmatch(reference) or _TAG.fullmatch(reference)):
+        raise RegistryError(f"{ref.name}: not a tag or digest: {reference[:80]!r}", reference="invalid-image-reference")
+
+
+def _next_page(ref: ImageRef, link: str | None) -> str | None:
+    """The path of the ``rel="next"`` page in a ``Link`` header; only the same registry is followed."""
+    if not link or 'rel="next"' not in link:
+        return None
+    target = link.split(";", 1)[0].strip().strip("<>")
+    url = urllib.parse.urlsplit(urllib.parse.urljoin(f"https://{ref.api_host}/", target))
+    if url.netloc != ref.api_host or not url.path.startswith(f"/v2/{ref.repository}/referrers/"):
+        raise RegistryError(f"{ref.name}: the referrers API sent a next page elsewhere")
+    return url.path + (f"?{url.query}" if url.query else "")
 
 
 def _index_entries(ref: ImageRef, body: bytes) -> list[Descriptor]:
+    malformed = RegistryError(f"{ref.name}: the referrers index is malformed", reference="malformed-manifest")
     try:
         doc = json.loads(body)
-        entries = [
-            Descriptor(
-                media_type=str(m["mediaType"]),
-                digest=str(m["digest"]),
-                size=int(m["size"]),
-                annotations={str(k): str(v) for k, v in (m.get("annotations") or {}).items()},
-                artifact_type=m.get("artifactType"),
-            )
-            for m in doc.get("manifests") or []
-        ]
+        manifests = doc.get("manifests")
+        if doc.get("schemaVersion") != 2 or not isinstance(manifests, list):
+            raise malformed
+        entries = []
+        for m in manifests:
+            annotations = m.get("annotations") or {}
+            artifact_type = m.get("artifactType")
+            if not (
+                isinstance(m["mediaType"], str)
+                and isinstance(m["digest"], str)
+                and _DIGEST.fullmatch(m["digest"])
+                and isinstance(m["size"], int)
+                and m["size"] >= 0
+                and isinstance(annotations, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in annotations.items())
+                and (artifact_type is None or isinstance(artifact_type, str))
+            ):
+                raise malformed
+            entries.append(Descriptor(m["mediaType"], m["digest"], m["size"], annotations, artifact_type))
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise RegistryError(f"{ref.name}: the referrers index is malformed", reference="malformed-manifest") from None
+        raise malformed from None
     return entries

@@ -12,12 +12,18 @@ import base64
 import json
 import os
 import re
+import threading
+import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gitsecure.errors import InputError
+from gitsecure.verify.images.registry_http import RegistryError, Transport
 
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+_MAX_TOKEN_ANSWER = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -118,3 +124,85 @@ def parse_challenge(header: str | None) -> Challenge | None:
         return None
     scheme, _, rest = header.strip().partition(" ")
     return Challenge(scheme.lower(), dict(_CHALLENGE_PARAM.findall(rest)))
+
+
+class Authenticator:
+    """Answers ``401`` challenges and caches the resulting ``Authorization`` values per (host, scope)."""
+
+    def __init__(self, config: DockerConfig, transport: Transport) -> None:
+        self._config = config
+        self._transport = transport
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, host: str, scope: str) -> str | None:
+        """The ``Authorization`` value obtained earlier for ``host`` and ``scope``, if any."""
+        with self._lock:
+            return self._tokens.get((host, scope))
+
+    def authorize(self, *, what: str, registry: str, host: str, scope: str, header: str | None) -> str:
+        """The ``Authorization`` value answering the challenge in ``header`` (``WWW-Authenticate``)."""
+        creds = self._config.credentials(registry) or self._config.credentials(host)
+        helper = self._config.helper(registry)
+        if creds is None and helper:
+            raise RegistryError(
+                f"{host} needs credentials from the docker credential helper {helper!r}, which gitsecure does not "
+                "run; put them in config.json auths",
+                reference="registry-denied",
+            )
+        challenge = parse_challenge(header)
+        if challenge is None:
+            raise RegistryError(f"{what}: {host} refused access without a challenge", reference="registry-denied")
+        if challenge.scheme == "basic":
+            basic = creds.basic() if creds else None
+            if basic is None:
+                raise RegistryError(f"{what}: {host} needs credentials", reference="registry-denied")
+            token = basic
+        elif challenge.scheme == "bearer":
+            token = "Bearer " + self._bearer(what, challenge.params, scope, creds)
+        else:
+            raise RegistryError(f"{what}: unsupported auth scheme {challenge.scheme!r}", reference="registry-denied")
+        with self._lock:
+            self._tokens[(host, scope)] = token
+        return token
+
+    def _bearer(self, what: str, params: Mapping[str, str], scope: str, creds: Credentials | None) -> str:
+        realm = params.get("realm") or ""
+        if not realm.startswith(("https://", "http://")):
+            raise RegistryError(f"{what}: the registry sent no usable token realm", reference="registry-denied")
+        # Ask for what this client needs (push included when pushing) and for what the challenge names, so one
+        # token serves the whole operation.
+        query = [("scope", scope)]
+        if params.get("scope") and params["scope"] != scope:
+            query.append(("scope", params["scope"]))
+        if params.get("service"):
+            query.append(("service", params["service"]))
+        headers = {"User-Agent": "gitsecure"}
+        if creds is not None and creds.identity_token:
+            # docker's OAuth2 path: the identity token is a refresh token, exchanged by POST.
+            form = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", creds.identity_token),
+                ("client_id", "gitsecure"),
+            ]
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = urllib.parse.urlencode(form + query).encode()
+            response = self._transport.send("POST", realm, headers, body, _MAX_TOKEN_ANSWER, what=what)
+        else:
+            basic = creds.basic() if creds is not None else None
+            if basic:
+                headers["Authorization"] = basic
+            url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
+            response = self._transport.send("GET", url, headers, None, _MAX_TOKEN_ANSWER, what=what)
+        if response.status != 200:
+            raise RegistryError(
+                f"{what}: the token service refused access (HTTP {response.status})", reference="registry-denied"
+            )
+        try:
+            doc: Any = json.loads(response.body)
+            token = doc.get("token") or doc.get("access_token")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise RegistryError(f"{what}: the token service answered without a token", reference="registry-denied")
+        return token
