@@ -332,7 +332,7 @@ def test_dockerfile_builds_a_non_root_cluster_image() -> None:
     stages = re.findall(r"^FROM (\S+)", text, flags=re.MULTILINE)
     assert stages
     assert all(s == "python:3.11-slim" for s in stages)
-    assert '".[cluster]"' in text
+    assert '".[cluster,verify]"' in text  # the controller and the admission webhook (controller/webhook)
     assert re.search(r"^\s*cluster\s*=", PYPROJECT.read_text(encoding="utf-8"), flags=re.MULTILINE)
     users = re.findall(r"^USER (\S+)", text, flags=re.MULTILINE)
     assert users[-1].split(":")[0] == "1001"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitsecure.cli.options import ArgumentParser, apply_environment
 from gitsecure.cli.verify_images_cmd import add_image_trust
+from gitsecure.cli.verify_webhook_cmd import add_webhook_options, run_webhook
 from gitsecure.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ and the cosign/Sigstore signatures of the container images it deploys.
                    --certificate-identity flags as in cosign verify)
   manifests DIR    verify every image the Kubernetes manifests under DIR deploy
   revision REV     the commits of REV and the images of its manifests: one verdict
+  webhook          the image gate as a Kubernetes admission webhook (HTTPS)
 
 Trust comes from --policy FILE (see docs/verify.md), or from the quick flags --gpg-key,
 --allowed-signers and --ssh-key, which build a one-rule policy. --mode adds to the rule's
@@ -112,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revision.add_argument("--path", metavar="DIR", help="the manifests' directory in the revision (default: all)")
     add_image_trust(revision, flags=False, output=False)
-    for parser in (commit, tag, serve, image, manifests, revision):
+    webhook = sub.add_parser("webhook", help="serve the image gate as an admission webhook (HTTPS)", epilog=EPILOG)
+    add_webhook_options(webhook)
+    add_image_trust(webhook, flags=False, output=False)
+    for parser in (commit, tag, serve, image, manifests, revision, webhook):
         apply_environment(parser, prefixes=("GITSECURE_VERIFY",))
     return p
 
@@ -164,8 +169,10 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
         if args.action == "manifests":
             return verify_images_cmd.run_manifests(args)
         return verify_images_cmd.run_revision(args, verbosity=verbosity)
+    if args.action == "webhook":
+        return run_webhook(args)
     parser.print_help(sys.stderr)
-    raise UsageError("choose an action: commit, tag, serve, image, manifests or revision")
+    raise UsageError("choose an action: commit, tag, serve, image, manifests, revision or webhook")
 
 
 def _verify(args: argparse.Namespace, *, require_tag: bool, verbosity: int) -> int:
