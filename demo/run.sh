@@ -179,4 +179,39 @@ if [ "$status" -ne 1 ]; then
 fi
 echo "(exit code 1: rejected, the revision must not be deployed)"
 
+step "9. The image gate: every image a revision deploys must carry a valid cosign signature"
+# A throwaway docker-registry on loopback (Debian's package), fed through a FIFO so it stops when we close it.
+mkdir -p "$work/registry"
+mkfifo "$work/registry/stop"
+python "$here/images.py" serve "$work/registry" < "$work/registry/stop" > "$work/registry/host" &
+registry_pid=$!
+exec 9> "$work/registry/stop"
+for _ in $(seq 200); do [ -s "$work/registry/host" ] && break; sleep 0.05; done
+host="$(cat "$work/registry/host")"
+python "$here/images.py" push "$host/shop/web:1.4" > /dev/null
+python "$here/images.py" push "$host/shop/debug:latest" > /dev/null
+echo "(a loopback registry at $host with two images: shop/web:1.4 and shop/debug:latest)"
+export COSIGN_PASSWORD=demo-only
+show "gitsecure sign generate-key-pair   # cosign.key (encrypted, cosign's format) and cosign.pub"
+(cd "$work" && gitsecure sign generate-key-pair > /dev/null)
+show "gitsecure sign image $host/shop/web:1.4 --key cosign.key"
+gitsecure sign image "$host/shop/web:1.4" --key "$work/cosign.key" --allow-http-registry
+images=(gitsecure verify image --key "$work/cosign.pub" --allow-http-registry --no-cache)
+show "gitsecure verify image $host/shop/web:1.4 --key cosign.pub"
+if ! "${images[@]}" "$host/shop/web:1.4"; then
+  echo "BUG: a signed image was rejected" >&2
+  exit 1
+fi
+echo "(exit code 0: deploy exactly the digest printed above)"
+show "gitsecure verify image $host/shop/debug:latest --key cosign.pub"
+status=0
+"${images[@]}" "$host/shop/debug:latest" || status=$?
+if [ "$status" -ne 1 ]; then
+  echo "BUG: an unsigned image gave exit code $status (expected 1)" >&2
+  exit 1
+fi
+echo "(exit code 1: rejected, nothing signed it)"
+exec 9>&-
+wait "$registry_pid"
+
 step "Done: the keys, certificate, sealed files and demo repository lived in a temporary directory, now removed."
