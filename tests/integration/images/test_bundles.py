@@ -10,10 +10,7 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from gitsecure.verify.images.authority import Authority, KeylessAuthority, Signa
 from gitsecure.verify.images.bundles import verify_bundles
 from gitsecure.verify.images.reference import ImageRef, parse_image_ref
 from gitsecure.verify.images.registry import RegistryClient
+from tests.support.registry import LocalRegistry
 
 REGISTRY = Path("/usr/bin/docker-registry")
 SIGNER = Path(__file__).parents[2] / "support" / "sigstore_js"
@@ -44,28 +42,9 @@ SLSA = "https://slsa.dev/provenance/v1"
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[str]:
-    """A docker-registry on a free loopback port with storage under tmp_path; yields host:port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = tmp_path / "registry.yml"
-    config.write_text(
-        f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'storage'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    proc = subprocess.Popen([str(REGISTRY), "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def registry(oci_registry: LocalRegistry) -> str:
+    """The shared loopback docker-registry (tests/integration/images/conftest.py) as ``host:port``."""
+    return oci_registry.host
 
 
 @dataclass

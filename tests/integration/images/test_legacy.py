@@ -8,10 +8,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,37 +29,12 @@ from gitsecure.verify.images.reference import ImageRef, parse_image_ref
 from gitsecure.verify.images.registry import RegistryClient
 from gitsecure.verify.images.simplesigning import MEDIA_TYPE, build_payload
 from tests.support.cosign_pki import NOW, MiniSigstore
+from tests.support.registry import LocalRegistry
 
 REGISTRY = Path("/usr/bin/docker-registry")
 pytestmark = pytest.mark.skipif(not REGISTRY.exists(), reason="Debian docker-registry is not installed")
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 ISSUER = "https://issuer.example"
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[str]:
-    """A docker-registry serving filesystem storage under tmp_path on a free loopback port; yields host:port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    storage = tmp_path / "storage"
-    config = tmp_path / "registry.yml"
-    config.write_text(
-        f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {storage}\n"
-        f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n"
-    )
-    proc = subprocess.Popen([str(REGISTRY), "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @dataclass
@@ -135,14 +106,14 @@ def _sha(data: bytes) -> str:
 
 
 @pytest.fixture
-def world(registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+def world(oci_registry: LocalRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setenv("COSIGN_PASSWORD", "correct horse")
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
     private_pem, public_pem = generate_key_pair(b"correct horse")
     key_path = tmp_path / "cosign.key"
     key_path.write_bytes(private_pem)
     client = RegistryClient(allow_http=True)
-    return World(registry, tmp_path / "storage", client, key_path, public_pem)
+    return World(oci_registry.host, oci_registry.storage, client, key_path, public_pem)
 
 
 def _verify(
