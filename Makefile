@@ -31,7 +31,6 @@ $(STAMP): pyproject.toml $(SIGSTORE_JS)/package-lock.json | $(BIN)/python
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v gpg >/dev/null || missing="$$missing gnupg"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
-	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
