@@ -15,6 +15,9 @@ from typing import Any, Literal, Protocol
 from gitsecure.controller.external.model import FindSpec, RemoteRef, StoreSpec
 from gitsecure.errors import RemoteError
 
+Memo = dict[str, object]
+"""Per-reconcile scratch space a provider may fill (see :meth:`SecretsClient.get_secret`)."""
+
 ErrorKind = Literal["not-found", "permission", "unavailable", "invalid", "auth"]
 
 
@@ -59,11 +62,16 @@ class StoreContext:
 class SecretsClient(Protocol):
     """A client for one store, reused across reconciles by the client cache."""
 
-    def get_secret(self, ref: RemoteRef) -> bytes:
-        """One value: ``property`` applied and ``metadataPolicy`` honoured (decoding is the caller's)."""
+    def get_secret(self, ref: RemoteRef, memo: Memo | None = None) -> bytes:
+        """One value: ``property`` applied and ``metadataPolicy`` honoured (decoding is the caller's).
+
+        ``memo`` lives for one reconcile of one ExternalSecret: a provider may keep the remote documents it
+        read there, so ten ``data[]`` entries naming one remote secret cost one call, while the next
+        refresh still sees a rotated value.
+        """
         ...
 
-    def get_secret_map(self, ref: RemoteRef) -> dict[str, bytes]:
+    def get_secret_map(self, ref: RemoteRef, memo: Memo | None = None) -> dict[str, bytes]:
         """``dataFrom.extract``: the remote JSON object's members."""
         ...
 
