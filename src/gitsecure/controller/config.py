@@ -74,6 +74,14 @@ class ControllerConfig:
     renew_deadline: dt.timedelta = dt.timedelta(seconds=10)
     retry_period: dt.timedelta = dt.timedelta(seconds=2)
     workers: int = 4
+    enable_external_secrets: bool = True
+    external_secrets_workers: int = 4
+    controller_class: str = "default"
+    store_requeue_interval: dt.timedelta = dt.timedelta(minutes=5)
+    enable_flood_gate: bool = True
+    provider_backoff_max: dt.timedelta = dt.timedelta(minutes=5)
+    provider_rate_limit: float = 20.0
+    provider_rate_limit_burst: int = 40
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -195,6 +203,14 @@ def parse_controller_args(
         renew_deadline=renew_deadline,
         retry_period=retry_period,
         workers=values.integer("workers", 1, 256),
+        enable_external_secrets=values.get("enable-external-secrets", parse_go_bool),
+        external_secrets_workers=values.integer("external-secrets-workers", 1, 256),
+        controller_class=values.get("controller-class", _controller_class),
+        store_requeue_interval=values.duration("store-requeue-interval"),
+        enable_flood_gate=values.get("enable-flood-gate", parse_go_bool),
+        provider_backoff_max=values.duration("provider-backoff-max"),
+        provider_rate_limit=values.get("provider-rate-limit", _positive_float),
+        provider_rate_limit_burst=values.integer("provider-rate-limit-burst", 1, 1_000_000),
         log_level=values.get("log-level", lambda text: LOG_LEVELS[_choice(text.strip().upper(), tuple(LOG_LEVELS))]),
         log_format=values.get("log-format", lambda text: _choice(text.strip().lower(), ("text", "json"))),
     )
@@ -239,6 +255,12 @@ def _key_prefix(text: str) -> str:
             " at most 245 characters"
         )
     return text
+
+
+def _controller_class(text: str) -> str:
+    if not text.strip() or any(c.isspace() for c in text.strip()):
+        raise UsageError(f"invalid controller class {text!r}: a non-empty word such as 'default'")
+    return text.strip()
 
 
 def _lease_name(text: str) -> str:

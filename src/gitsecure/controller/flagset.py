@@ -35,6 +35,7 @@ class Flag:
 
 
 _C, _K, _U, _H, _L, _G = "cluster", "keys", "unsealing", "http", "leader election", "logging"
+_E = "external secrets"
 FLAGS: tuple[Flag, ...] = (
     Flag(("kubeconfig",), "", "FILE", "kubeconfig; default in-cluster, else $KUBECONFIG or ~/.kube/config", _C),
     Flag(("namespace",), "", "NS", "controller namespace; default $POD_NAMESPACE, else the service account's", _C),
@@ -57,6 +58,14 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("max-unseal-retries",), "5", "N", "retries of a failing SealedSecret before waiting for a change", _U),
     Flag(("accept-deprecated-v1-data",), "true", "BOOL", "accept the legacy spec.data format", _U),
     Flag(("workers",), "4", "N", "reconcile threads", _U),
+    Flag(("enable-external-secrets",), "true", "BOOL", "sync ExternalSecrets (external-secrets.io/v1) too", _E),
+    Flag(("external-secrets-workers",), "4", "N", "ExternalSecret and store reconcile threads", _E),
+    Flag(("controller-class",), "default", "CLASS", "serve stores whose spec.controller is empty or CLASS", _E),
+    Flag(("store-requeue-interval",), "5m", "DURATION", "store re-validation period unless the store sets one", _E),
+    Flag(("enable-flood-gate",), "true", "BOOL", "fail ExternalSecrets fast while their store is not Ready", _E),
+    Flag(("provider-backoff-max",), "5m", "DURATION", "longest wait before retrying a failed ExternalSecret", _E),
+    Flag(("provider-rate-limit",), "20", "RATE", "provider calls per second per store", _E),
+    Flag(("provider-rate-limit-burst",), "40", "N", "provider calls at once per store", _E),
     Flag(("listen-addr",), ":8080", "ADDR", "HTTP API address, host:port", _H),
     Flag(("listen-metrics-addr",), ":8081", "ADDR", "Prometheus metrics address, host:port", _H),
     Flag(("rate-limit",), "2", "RATE", "/v1/verify requests per second per client", _H),
@@ -131,8 +140,9 @@ def build_parser(prog: str = "gitsecure controller run") -> argparse.ArgumentPar
 
 
 DESCRIPTION = """Run the in-cluster controller: unseal SealedSecrets into Secrets, serve the
-sealing certificate, renew keys. A drop-in for the sealed-secrets controller:
-same key Secrets, flags, environment variables, HTTP API and metrics."""
+sealing certificate, renew keys, and sync ExternalSecrets from Vault/OpenBao and
+AWS. A drop-in for the sealed-secrets controller: same key Secrets, flags,
+environment variables, HTTP API and metrics."""
 
 EPILOG = f"""environment: every flag can also be set as GITSECURE_CONTROLLER_<FLAG> or, as
 with the sealed-secrets controller, SEALED_SECRETS_<FLAG> (upper case, '-' as

@@ -31,13 +31,14 @@ import sys
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kopf
 from aiohttp import web
 
 from gitsecure import __version__
 from gitsecure.controller.config import ControllerConfig
+from gitsecure.controller.external.metrics import ExternalMetrics
 from gitsecure.controller.httpapi import controller_app, metrics_app, start_site
 from gitsecure.controller.keyregistry import KeyRegistry, key_secret_manifest, needs_new_key, next_renewal
 from gitsecure.controller.keywatch import KeyWatcher
@@ -49,6 +50,9 @@ from gitsecure.controller.reconciler import Outcome, Reconciler, ReconcileSettin
 from gitsecure.controller.workqueue import WorkQueue
 from gitsecure.crypto.keys import generate_key_pair
 from gitsecure.log import redaction
+
+if TYPE_CHECKING:
+    from gitsecure.controller.external.runtime import ExternalSecretsRuntime
 
 log = logging.getLogger("gitsecure.controller")
 
@@ -139,6 +143,7 @@ class Controller:
         api = await asyncio.to_thread(KubeApi.from_config, config.kubeconfig)
         registry = KeyRegistry(order_priority=config.key_order_priority)
         metrics = Metrics(version=__version__)
+        external_metrics = ExternalMetrics(metrics.registry) if config.enable_external_secrets else None
         executor = ThreadPoolExecutor(max_workers=max(2, config.workers), thread_name_prefix="rsa")
         metrics.watch_keys(registry)
         http_runner, http_port = await start_site(
@@ -179,7 +184,7 @@ class Controller:
                 if not await elector.acquire(self.stop):
                     return 0
                 log.info("leading: this replica unseals")
-            exit_code = await self._lead(api, registry, metrics, executor, elector)
+            exit_code = await self._lead(api, registry, metrics, executor, elector, external_metrics=external_metrics)
         finally:
             watcher.stop()
             if elector is not None:
@@ -213,10 +218,14 @@ class Controller:
         metrics: Metrics,
         executor: ThreadPoolExecutor,
         elector: LeaderElector | None,
+        *,
+        external_metrics: ExternalMetrics | None = None,
     ) -> int:
         config = self.config
         # A SIGUSR1 received while following has been answered by the leader of that time.
         self._new_key.clear()
+        # Before the first key exists (what start-up waits for), so kopf starts as soon after it as before.
+        external = await self._start_external(api, external_metrics)
         now = dt.datetime.now(dt.UTC)
         if needs_new_key(registry, now=now, cutoff=config.key_cutoff_time):
             await self._generate_key(api, registry, executor)
@@ -241,7 +250,12 @@ class Controller:
         namespaces = await self._namespaces(api)
         kopf_task = asyncio.create_task(
             kopf.operator(
-                registry=build_registry(router, label_selector=config.label_selector, login=api.kopf_connection_info),
+                registry=build_registry(
+                    router,
+                    label_selector=config.label_selector,
+                    login=api.kopf_connection_info,
+                    external=external.router if external is not None else None,
+                ),
                 settings=operator_settings(),
                 standalone=True,
                 clusterwide=namespaces is None,
@@ -271,6 +285,8 @@ class Controller:
         # Workers finish the pass they are in and take no more: what is still queued is processed
         # again at the next start (or by the next leader), as every SealedSecret is.
         self.queue.shutdown()
+        if external is not None:
+            external.shutdown()
         # Close the HTTP servers before kopf: kopf cancels (after a 5 s grace) every task started
         # after it, which includes aiohttp's keep-alive connection tasks.
         await self._close_http()
@@ -283,7 +299,49 @@ class Controller:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(kopf_task, KOPF_STOP_TIMEOUT)
         await asyncio.to_thread(_join_all, workers, SHUTDOWN_TIMEOUT)
+        if external is not None:
+            await asyncio.to_thread(external.join, SHUTDOWN_TIMEOUT)
         return exit_code
+
+    async def _start_external(self, api: KubeApi, metrics: ExternalMetrics | None) -> ExternalSecretsRuntime | None:
+        """The ExternalSecrets workers, or None when disabled or when the API server lacks the ESO CRDs."""
+        config = self.config
+        if metrics is None:
+            return None
+        # Imported here: a controller run with --enable-external-secrets=false never loads the ExternalSecret code.
+        from gitsecure.controller.external.runtime import (  # noqa: PLC0415
+            ExternalSecretsRuntime,
+            ExternalSettings,
+            crds_served,
+        )
+
+        try:
+            served = await asyncio.to_thread(crds_served, api.configuration)
+        except Exception as exc:  # discovery failing must not stop SealedSecrets
+            log.warning("cannot tell whether the external-secrets.io/v1 CRDs are served (%s)", type(exc).__name__)
+            served = False
+        if not served:
+            log.warning(
+                "the external-secrets.io/v1 CRDs are not served: ExternalSecrets are not synced"
+                " (apply the CRDs from controller/ and restart the controller)"
+            )
+            return None
+        runtime = ExternalSecretsRuntime(
+            api,
+            metrics,
+            ExternalSettings(
+                workers=config.external_secrets_workers,
+                controller_class=config.controller_class,
+                store_requeue_interval=config.store_requeue_interval,
+                flood_gate=config.enable_flood_gate,
+                backoff_max=config.provider_backoff_max,
+                rate=config.provider_rate_limit,
+                burst=config.provider_rate_limit_burst,
+            ),
+        )
+        runtime.start()
+        log.info("syncing ExternalSecrets with %d workers", config.external_secrets_workers)
+        return runtime
 
     async def _namespaces(self, api: KubeApi) -> list[str] | None:
         """The namespaces to watch, or None for the whole cluster."""

@@ -27,13 +27,26 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kopf
 
+from gitsecure.controller.external.model import (
+    CLUSTER_STORE_KIND,
+    CLUSTER_STORE_PLURAL,
+    ES_PLURAL,
+    GROUP,
+    MANAGED_LABEL,
+    STORE_KIND,
+    STORE_PLURAL,
+    VERSION,
+)
 from gitsecure.controller.plan import MANAGED_ANNOTATION, PATCH_ANNOTATION
 from gitsecure.controller.workqueue import WorkQueue
 from gitsecure.seal.sealedsecret import API_VERSION, KIND
+
+if TYPE_CHECKING:  # the ExternalSecret machinery is loaded only when it runs
+    from gitsecure.controller.external.events import ExternalEventRouter
 
 log = logging.getLogger("gitsecure.controller")
 
@@ -168,8 +181,13 @@ def build_registry(
     *,
     label_selector: str,
     login: Callable[[], kopf.ConnectionInfo],
+    external: ExternalEventRouter | None = None,
 ) -> kopf.OperatorRegistry:
-    """A kopf registry holding only enqueueing handlers and the login handler."""
+    """A kopf registry holding only enqueueing handlers and the login handler.
+
+    With ``external``, ExternalSecrets, both store kinds and Secrets carrying ESO's managed label are
+    watched too (kopf skips resources the API server does not serve).
+    """
     registry = kopf.OperatorRegistry()
     labels = label_filter(label_selector)
 
@@ -187,7 +205,27 @@ def build_registry(
     async def _secret(*, type: str, body: kopf.Body, **_: Any) -> None:
         router.secret_event(type, body)
 
+    if external is not None:
+        _external_handlers(registry, external)
     return registry
+
+
+def _external_handlers(registry: kopf.OperatorRegistry, router: ExternalEventRouter) -> None:
+    @kopf.on.event(GROUP, VERSION, ES_PLURAL, registry=registry)
+    async def _external_secret(*, type: str, body: kopf.Body, **_: Any) -> None:
+        router.es_event(type, body)
+
+    @kopf.on.event(GROUP, VERSION, STORE_PLURAL, registry=registry)
+    async def _secret_store(*, type: str, body: kopf.Body, **_: Any) -> None:
+        router.store_event(type, STORE_KIND, body)
+
+    @kopf.on.event(GROUP, VERSION, CLUSTER_STORE_PLURAL, registry=registry)
+    async def _cluster_secret_store(*, type: str, body: kopf.Body, **_: Any) -> None:
+        router.store_event(type, CLUSTER_STORE_KIND, body)
+
+    @kopf.on.event("v1", "secrets", registry=registry, labels={MANAGED_LABEL: "true"})
+    async def _managed_secret(*, type: str, body: kopf.Body, **_: Any) -> None:
+        router.secret_event(type, body)
 
 
 def operator_settings() -> kopf.OperatorSettings:
