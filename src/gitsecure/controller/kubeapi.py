@@ -22,6 +22,7 @@ from urllib.parse import quote
 import kopf
 from kubernetes import client
 
+from gitsecure.controller.kubeapi_objects import GenericObjects
 from gitsecure.controller.kubelogin import SERVICE_ACCOUNT_DIR, kopf_connection_info, load_configuration
 from gitsecure.controller.kubetransport import ApiError, Backoff, Conflict, Gone, NotFound, Transport, status_error
 from gitsecure.seal.sealedsecret import API_VERSION as SEALED_API_VERSION
@@ -30,6 +31,8 @@ __all__ = ["ApiError", "Backoff", "Conflict", "Gone", "KubeApi", "NotFound"]
 
 SEALED_PATH = f"/apis/{SEALED_API_VERSION}"
 LEASE_PATH = "/apis/coordination.k8s.io/v1"
+ESO_GROUP = "external-secrets.io"
+ESO_EVENT_SOURCE = "external-secrets"
 EVENT_SOURCE = "sealed-secrets"  # upstream's component name: dashboards and alerts filter Events on it
 REPORTING_COMPONENT = "gitsecure-controller"
 WATCH_GRACE = 15.0  # read timeout beyond the server-side watch timeout, for servers that ignore timeoutSeconds
@@ -48,7 +51,12 @@ def _name_of(body: Mapping[str, Any]) -> str:
     return str(meta.get("name") or f"{meta.get('generateName') or ''}*")
 
 
-class KubeApi:
+def _event_source(involved: Mapping[str, Any]) -> str:
+    # ESO's dashboards filter on its component name, as sealed-secrets' do on theirs.
+    return ESO_EVENT_SOURCE if str(involved.get("apiVersion") or "").startswith(ESO_GROUP + "/") else EVENT_SOURCE
+
+
+class KubeApi(GenericObjects):
     """Secrets, SealedSecrets, Events, Leases and Namespaces over one connection pool.
 
     ``timeout`` bounds every request (seconds); ``backoff`` is the retry policy
@@ -213,7 +221,7 @@ class KubeApi:
             "reason": reason,
             "message": message[:1024],
             "type": type_,
-            "source": {"component": EVENT_SOURCE},
+            "source": {"component": _event_source(involved)},
             "reportingComponent": REPORTING_COMPONENT,
             "firstTimestamp": now,
             "lastTimestamp": now,

@@ -128,9 +128,12 @@ class Transport:
         body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
         retry: bool = True,
+        content_type: str = "application/json",
     ) -> dict[str, Any]:
-        """One request; the decoded JSON response."""
-        response = self._send(method, path, what=what, query=query, body=body, timeout=timeout, retry=retry)
+        """One request; the decoded JSON response (``content_type`` selects a patch type for PATCH)."""
+        response = self._send(
+            method, path, what=what, query=query, body=body, timeout=timeout, retry=retry, content_type=content_type
+        )
         try:
             raw = response.data
         finally:
@@ -201,6 +204,7 @@ class Transport:
         body: Mapping[str, Any] | None,
         timeout: float | None,
         retry: bool = True,
+        content_type: str = "application/json",
     ) -> Any:
         attempts = self.backoff.attempts if retry else 1
         read_timeout = self.timeout if timeout is None else timeout
@@ -210,7 +214,7 @@ class Transport:
                     path,
                     method,
                     query_params=list(query),
-                    header_params={"Accept": "application/json", "Content-Type": "application/json"},
+                    header_params={"Accept": "application/json", "Content-Type": content_type},
                     body=dict(body) if body is not None else None,
                     auth_settings=["BearerToken"],
                     _preload_content=False,

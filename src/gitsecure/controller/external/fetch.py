@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from gitsecure.controller.external.conversion import convert_keys, rewrite_keys, validate_keys
 from gitsecure.controller.external.model import DataFromItem, ExternalSecretSpec, RemoteRef, StoreRef
-from gitsecure.controller.external.providers.base import NoSecretError, SecretsClient
+from gitsecure.controller.external.providers.base import Memo, NoSecretError, SecretsClient
 from gitsecure.controller.external.values import decode_value
 from gitsecure.errors import GitsecureError
 
@@ -43,10 +43,12 @@ def fetch_data(spec: ExternalSecretSpec, client_for: ClientFor, missing: Callabl
     """The merged provider data; ``missing`` receives each ``MissingProviderSecret`` message."""
     retain = spec.target.deletion_policy in ("", "Retain")
     merged: dict[str, bytes] = {}
+    # One memo per store for this reconcile: entries naming the same remote secret share one provider call.
+    memos: dict[StoreRef | None, Memo] = {}
     for index, item in enumerate(spec.data_from):
         where = f"spec.dataFrom[{index}].{'extract' if item.extract is not None else 'find'}"
         try:
-            found = _data_from(item, client_for, where)
+            found = _data_from(item, client_for, where, memos.setdefault(item.store_ref, {}))
         except NoSecretError as exc:
             if retain:
                 raise FetchError(where, exc.message) from None
@@ -60,7 +62,7 @@ def fetch_data(spec: ExternalSecretSpec, client_for: ClientFor, missing: Callabl
     for index, entry in enumerate(spec.data):
         where = f"spec.data[{index}] (key: {entry.secret_key})"
         try:
-            value = client_for(entry.store_ref).get_secret(entry.remote_ref)
+            value = client_for(entry.store_ref).get_secret(entry.remote_ref, memos.setdefault(entry.store_ref, {}))
             value = decode_value(value, entry.remote_ref.decoding_strategy)
         except NoSecretError as exc:
             if retain:
@@ -74,10 +76,10 @@ def fetch_data(spec: ExternalSecretSpec, client_for: ClientFor, missing: Callabl
     return merged
 
 
-def _data_from(item: DataFromItem, client_for: ClientFor, where: str) -> dict[str, bytes]:
+def _data_from(item: DataFromItem, client_for: ClientFor, where: str, memo: Memo) -> dict[str, bytes]:
     client = client_for(item.store_ref)
     if item.extract is not None:
-        found = client.get_secret_map(item.extract)
+        found = client.get_secret_map(item.extract, memo)
         conversion, decoding = item.extract.conversion_strategy, item.extract.decoding_strategy
     elif item.find is not None:
         try:

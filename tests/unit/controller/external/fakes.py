@@ -231,7 +231,7 @@ class FakeClient:
             raise NoSecretError(f"fake: secret {key} not found")
         return self.provider.secrets[key]
 
-    def get_secret(self, ref: RemoteRef) -> bytes:
+    def get_secret(self, ref: RemoteRef, memo: dict[str, object] | None = None) -> bytes:
         document = self._document(ref.key)
         if not ref.property:
             return document.encode()
@@ -240,7 +240,7 @@ class FakeClient:
             raise ProviderError(f"key {ref.property} does not exist in secret {ref.key}", kind="invalid")
         return str(value[ref.property]).encode()
 
-    def get_secret_map(self, ref: RemoteRef) -> dict[str, bytes]:
+    def get_secret_map(self, ref: RemoteRef, memo: dict[str, object] | None = None) -> dict[str, bytes]:
         return {k: str(v).encode() for k, v in json.loads(self._document(ref.key)).items()}
 
     def get_all_secrets(self, find: FindSpec) -> dict[str, bytes]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from gitsecure.controller.external.model import FindSpec, RemoteRef
-from gitsecure.controller.external.providers.base import SecretsClient, StoreContext, client_for
+from gitsecure.controller.external.providers.base import Memo, SecretsClient, StoreContext, client_for
 
 CacheKey = tuple[str, str, str, str, str]
 StoreKey = tuple[str, str, str]
@@ -75,17 +75,17 @@ class _CachedClient:
         if delay > 0:
             self._sleep(delay)
 
-    def get_secret(self, ref: RemoteRef) -> bytes:
+    def get_secret(self, ref: RemoteRef, memo: Memo | None = None) -> bytes:
         """See :meth:`SecretsClient.get_secret`."""
         self._wait()
         with self._lock:
-            return self.client.get_secret(ref)
+            return self.client.get_secret(ref, memo)
 
-    def get_secret_map(self, ref: RemoteRef) -> dict[str, bytes]:
+    def get_secret_map(self, ref: RemoteRef, memo: Memo | None = None) -> dict[str, bytes]:
         """See :meth:`SecretsClient.get_secret_map`."""
         self._wait()
         with self._lock:
-            return self.client.get_secret_map(ref)
+            return self.client.get_secret_map(ref, memo)
 
     def get_all_secrets(self, find: FindSpec) -> dict[str, bytes]:
         """See :meth:`SecretsClient.get_all_secrets`."""
