@@ -154,7 +154,8 @@ def test_crd_schema_status_fields() -> None:
 # - sealedsecrets/status update: the Synced condition and observedGeneration (PUT).
 # - secrets get/list/watch/create/update: the Secrets it owns live in the users' namespaces, so
 #   this cannot be a Role; it watches them to recreate deleted ones and writes them with PUT
-#   (patch mode merges in the controller). No delete: the garbage collector removes owned Secrets.
+#   (patch mode merges in the controller). The ExternalSecrets side adds patch (label a pre-existing
+#   target as managed) and delete (deletionPolicy=Delete, orphaned targets; always uid-preconditioned).
 #   No other verb (escalate, bind, impersonate, deletecollection) and no resourceName wildcard.
 # - events create: Unsealed / ErrUnsealFailed / ErrUpdateFailed.
 # - namespaces get: check that --additional-namespaces exist.
@@ -162,9 +163,19 @@ def test_crd_schema_status_fields() -> None:
 CLUSTER_GRANTS: dict[tuple[str, str], set[str]] = {
     ("bitnami.com", "sealedsecrets"): {"get", "list", "watch"},
     ("bitnami.com", "sealedsecrets/status"): {"update"},
-    ("", "secrets"): {"get", "list", "watch", "create", "update"},
+    ("", "secrets"): {"get", "list", "watch", "create", "update", "patch", "delete"},
     ("", "events"): {"create"},
     ("", "namespaces"): {"get"},
+    # ExternalSecrets: watch them, patch the cleanup finalizer, write status; read stores and what providers need.
+    ("external-secrets.io", "externalsecrets"): {"get", "list", "watch", "patch"},
+    ("external-secrets.io", "secretstores"): {"get", "list", "watch"},
+    ("external-secrets.io", "clustersecretstores"): {"get", "list", "watch"},
+    ("external-secrets.io", "externalsecrets/status"): {"update"},
+    ("external-secrets.io", "secretstores/status"): {"update"},
+    ("external-secrets.io", "clustersecretstores/status"): {"update"},
+    ("", "configmaps"): {"get"},
+    ("", "serviceaccounts"): {"get"},
+    ("", "serviceaccounts/token"): {"create"},
 }
 
 

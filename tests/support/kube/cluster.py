@@ -39,6 +39,11 @@ RESOURCES: Mapping[str, tuple[str, bool, frozenset[str]]] = {
     "v1/services": ("Service", True, frozenset({"status", "proxy"})),
     "coordination.k8s.io/v1/leases": ("Lease", True, frozenset()),
     "apiextensions.k8s.io/v1/customresourcedefinitions": ("CustomResourceDefinition", False, frozenset({"status"})),
+    "v1/serviceaccounts": ("ServiceAccount", True, frozenset({"token"})),
+    # The External Secrets Operator's CRDs (controller/crds/external-secrets.yaml).
+    "external-secrets.io/v1/externalsecrets": ("ExternalSecret", True, frozenset({"status"})),
+    "external-secrets.io/v1/secretstores": ("SecretStore", True, frozenset({"status"})),
+    "external-secrets.io/v1/clustersecretstores": ("ClusterSecretStore", False, frozenset({"status"})),
 }
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _MAX_BODY = 3 * 1024 * 1024  # the API server's request body limit

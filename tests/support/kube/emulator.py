@@ -26,9 +26,11 @@ event loop (``KubeCluster.call``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import copy
 import datetime as dt
+import json
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -65,6 +67,10 @@ _VERBS = {("GET", False): "get", ("GET", True): "list", ("POST", True): "create"
 _VERBS |= {("PATCH", False): "patch", ("DELETE", False): "delete", ("DELETE", True): "deletecollection"}
 
 
+def _b64url(part: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(part, separators=(",", ":")).encode()).rstrip(b"=").decode()
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -96,6 +102,8 @@ class StrictEmulator(kmock.KubernetesEmulator):
     _proxy: ServiceProxy = attrs.field(init=False, factory=ServiceProxy)
     _faults: list[Fault] = attrs.field(init=False, factory=list)
     _log: collections.deque[RequestRecord] = attrs.field(init=False)
+    issued_tokens: list[tuple[str, str, tuple[str, ...]]] = attrs.field(init=False, factory=list)
+    """Every TokenRequest answered: (namespace, service account, audiences)."""
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -168,6 +176,8 @@ class StrictEmulator(kmock.KubernetesEmulator):
         sub = target.subresource
         if sub is not None and kind.plural == "services" and not kind.group and (sub + "/").startswith("proxy/"):
             return await self._forward(kind, target, request, sub[len("proxy") :] or "/")
+        if sub == "token" and kind.plural == "serviceaccounts" and not kind.group and method == "POST":
+            return _json(self._token_request(kind, target, request.data), 201)
         if sub is not None and (sub != "status" or not kind.status):
             raise st.endpoint_not_found()
         key = self._key(kind, target.namespace, target.name)
@@ -306,6 +316,47 @@ class StrictEmulator(kmock.KubernetesEmulator):
         stored = self._store.put(key, new, "MODIFIED")
         self._schedule_gc(key, stored)
         return stored
+
+    # -- TokenRequest --------------------------------------------------------------------------------------
+    def _token_request(self, kind: Kind, target: Target, body: Any) -> dict[str, Any]:
+        """``POST serviceaccounts/<sa>/token``: an unsigned JWT-shaped token carrying the claims Vault reads."""
+        assert target.name is not None and target.namespace is not None
+        account = self._store.get(self._key(kind, target.namespace, target.name))
+        if account is None:
+            raise st.not_found("", "serviceaccounts", target.name)
+        spec = (body or {}).get("spec") or {} if isinstance(body, Mapping) else {}
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        if seconds < 600:
+            why = "may not specify a duration less than 10 minutes"
+            raise st.invalid(
+                "TokenRequest",
+                "authentication.k8s.io",
+                target.name,
+                [("spec.expirationSeconds", "FieldValueInvalid", why)],
+            )
+        now = self.clock().astimezone(dt.UTC)
+        expires = now + dt.timedelta(seconds=seconds)
+        uid = str(meta(account).get("uid"))
+        claims = {
+            "aud": list(spec.get("audiences") or ["https://kubernetes.default.svc"]),
+            "exp": int(expires.timestamp()),
+            "iat": int(now.timestamp()),
+            "iss": "https://kubernetes.default.svc",
+            "sub": f"system:serviceaccount:{target.namespace}:{target.name}",
+            "kubernetes.io": {"namespace": target.namespace, "serviceaccount": {"name": target.name, "uid": uid}},
+            "kubernetes.io/serviceaccount/namespace": target.namespace,
+            "kubernetes.io/serviceaccount/service-account.name": target.name,
+            "kubernetes.io/serviceaccount/service-account.uid": uid,
+        }
+        self.issued_tokens.append((target.namespace, target.name, tuple(claims["aud"])))
+        token = ".".join(_b64url(part) for part in ({"alg": "none", "typ": "JWT"}, claims)) + "."
+        return {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "metadata": {"name": target.name, "namespace": target.namespace},
+            "spec": {**spec, "expirationSeconds": seconds},
+            "status": {"token": token, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        }
 
     # -- delete and garbage collection --------------------------------------------------------------------
     def _delete_request(
