@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gitsecure.controller.external.conversion import convert_keys, rewrite_keys, validate_keys
+from gitsecure.controller.external.gotemplate import render
 from gitsecure.controller.external.model import DataFromItem, ExternalSecretSpec, RemoteRef, StoreRef
 from gitsecure.controller.external.providers.base import Memo, NoSecretError, SecretsClient
 from gitsecure.controller.external.values import decode_value
@@ -91,7 +92,7 @@ def _data_from(item: DataFromItem, client_for: ClientFor, where: str, memo: Memo
         conversion, decoding = item.find.conversion_strategy, item.find.decoding_strategy
     else:
         raise FetchError(where, "a dataFrom entry needs extract or find")
-    found = rewrite_keys(found, item.rewrite) if item.rewrite else convert_keys(found, conversion)
+    found = rewrite_keys(found, item.rewrite, render) if item.rewrite else convert_keys(found, conversion)
     found = validate_keys(found)
     decoded = {key: decode_value(value, decoding) for key, value in found.items()}
     if item.extract is not None:
