@@ -319,7 +319,7 @@ class StrictEmulator(kmock.KubernetesEmulator):
 
     # -- TokenRequest --------------------------------------------------------------------------------------
     def _token_request(self, kind: Kind, target: Target, body: Any) -> dict[str, Any]:
-        """``POST serviceaccounts/<sa>/token``: an unsigned JWT-shaped token carrying the claims Vault reads."""
+        """``POST serviceaccounts/<sa>/token``: a JWT-shaped token (unsigned) with the claims Vault reads."""
         assert target.name is not None and target.namespace is not None
         account = self._store.get(self._key(kind, target.namespace, target.name))
         if account is None:
@@ -349,7 +349,8 @@ class StrictEmulator(kmock.KubernetesEmulator):
             "kubernetes.io/serviceaccount/service-account.uid": uid,
         }
         self.issued_tokens.append((target.namespace, target.name, tuple(claims["aud"])))
-        token = ".".join(_b64url(part) for part in ({"alg": "none", "typ": "JWT"}, claims)) + "."
+        # Shaped like the API server's RS256 tokens, with a placeholder signature (nothing here can verify one).
+        token = ".".join(_b64url(part) for part in ({"alg": "RS256", "typ": "JWT"}, claims, {"unsigned": True}))
         return {
             "apiVersion": "authentication.k8s.io/v1",
             "kind": "TokenRequest",

@@ -53,22 +53,21 @@ def loads_exact(text: str | bytes) -> Any:
     return json.loads(text, parse_int=JsonNumber, parse_float=JsonNumber, parse_constant=refuse)
 
 
-def _go_float(value: float, *, json_style: bool) -> str:
-    """Go's shortest float text: ``%v`` (exponent from 1e21) or encoding/json (also below 1e-6)."""
+def _go_json_float(value: float) -> str:
+    """encoding/json's float64 text: shortest digits, an exponent below 1e-6 or from 1e21 ("1e-7", "1e+21")."""
     if value == 0:
-        return "-0" if str(value).startswith("-") and not json_style else "0"
+        return "0"
     digits = Decimal(repr(value))
     exponent = digits.adjusted()
-    if exponent >= 21 or (exponent < (-6 if json_style else -4)):
+    if exponent >= 21 or exponent < -6:
         mantissa, _, exp = f"{digits:e}".partition("e")
         if "." in mantissa:
             mantissa = mantissa.rstrip("0").rstrip(".")
         sign = exp[0] if exp[0] in "+-" else "+"
-        # Go pads the exponent to two digits, except encoding/json for negative ones ("1e-7").
-        number = exp.lstrip("+-").lstrip("0").rjust(1 if json_style and sign == "-" else 2, "0")
+        # Go pads a positive exponent to two digits and cleans "e-07" to "e-7".
+        number = exp.lstrip("+-").lstrip("0").rjust(1 if sign == "-" else 2, "0")
         return f"{mantissa}e{sign}{number}"
-    text = f"{digits:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return _format_f(value)
 
 
 def _format_f(value: float) -> str:
@@ -96,7 +95,7 @@ def _go_json_text(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _go_float(value, json_style=True)
+        return _go_json_float(value)
     if isinstance(value, Mapping):
         members = (f"{_go_string(str(k))}:{_go_json_text(value[k])}" for k in sorted(value, key=str))
         return "{" + ",".join(members) + "}"
@@ -122,7 +121,7 @@ def vault_value(value: Any) -> bytes:
 
 
 def _as_float_text(value: Any) -> bytes:
-    """A value after Go decoded it into ``any`` (numbers are float64) and printed it with ``%v``."""
+    """A value after Go decoded it into ``any`` (numbers are float64) and ESO printed it."""
     if isinstance(value, str) and not isinstance(value, JsonNumber):
         return value.encode()
     if value is None:
@@ -130,7 +129,8 @@ def _as_float_text(value: Any) -> bytes:
     if isinstance(value, bool):
         return b"true" if value else b"false"
     if isinstance(value, (JsonNumber, int, float)):
-        return _go_float(float(value), json_style=False).encode()
+        # ESO's GetByteValue prints float64 with strconv.FormatFloat(v, 'f', -1, 64): never an exponent.
+        return _format_f(float(value)).encode()
     return go_json(_floats(value))
 
 

@@ -1,0 +1,24 @@
+"""Servers the ExternalSecrets tests share within one pytest worker: OpenBao's dev server (and moto, below)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.openbao import OpenBao
+
+
+@pytest.fixture(scope="session")
+def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
+    """One dev server per worker; tests write under their own paths (or use ``fresh_openbao``)."""
+    with OpenBao(tmp_path_factory.mktemp("openbao")) as bao:
+        yield bao
+
+
+@pytest.fixture
+def fresh_openbao(tmp_path: Path) -> Iterator[OpenBao]:
+    """A server of the test's own, for tests that stop it or change global settings."""
+    with OpenBao(tmp_path / "openbao") as bao:
+        yield bao
