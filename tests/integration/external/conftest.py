@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.external.stack import Stack
+from tests.support.kube.cluster import KubeCluster
 from tests.support.openbao import OpenBao
 
 
@@ -22,3 +24,18 @@ def fresh_openbao(tmp_path: Path) -> Iterator[OpenBao]:
     """A server of the test's own, for tests that stop it or change global settings."""
     with OpenBao(tmp_path / "openbao") as bao:
         yield bao
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Emulated API server + the controller process + OpenBao, for one test module."""
+    workdir = tmp_path_factory.mktemp("stack")
+    with KubeCluster() as cluster, OpenBao(workdir / "openbao") as bao:
+        running = Stack(cluster, bao, workdir)
+        try:
+            yield running
+        finally:
+            log = running.controller.log_text()
+            assert running.close() == 0, log[-3000:]
+            assert "Traceback" not in log, log[-5000:]
+            assert cluster.internal_errors == []
