@@ -68,12 +68,18 @@ class Stack:
         kind = body["kind"]
         if kind in ("Secret", "ServiceAccount", "ConfigMap"):
             core = client.CoreV1Api(self.api)
-            method = {"Secret": core.create_namespaced_secret, "ServiceAccount": core.create_namespaced_service_account,
-                      "ConfigMap": core.create_namespaced_config_map}[kind]  # fmt: skip
+            method = {
+                "Secret": core.create_namespaced_secret,
+                "ServiceAccount": core.create_namespaced_service_account,
+                "ConfigMap": core.create_namespaced_config_map,
+            }[kind]
             return method(namespace, dict(body)).to_dict()  # type: ignore[no-any-return]
         custom = client.CustomObjectsApi(self.api)
-        plural = {"ExternalSecret": "externalsecrets", "SecretStore": "secretstores",
-                  "ClusterSecretStore": "clustersecretstores"}[kind]  # fmt: skip
+        plural = {
+            "ExternalSecret": "externalsecrets",
+            "SecretStore": "secretstores",
+            "ClusterSecretStore": "clustersecretstores",
+        }[kind]
         if kind == "ClusterSecretStore":
             return custom.create_cluster_custom_object(GROUP, VERSION, plural, dict(body))  # type: ignore[no-any-return]
         return custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, dict(body))  # type: ignore[no-any-return]
@@ -91,23 +97,46 @@ class Stack:
 
     def token_secret(self, namespace: str, name: str = "vault-token", token: str | None = None) -> None:
         """A Secret holding a Vault token (the root token unless given)."""
-        body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
-                "data": {"token": b64(token or self.bao.root_token)}}  # fmt: skip
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name},
+            "data": {"token": b64(token or self.bao.root_token)},
+        }
         self.apply(namespace, body)
 
     def vault_store(
         self, namespace: str, name: str = "vault", *, token_secret: str = "vault-token", **extra: Any
     ) -> None:
         """A SecretStore on OpenBao's ``secret/`` KV v2 mount with token auth."""
-        provider = {"server": self.bao.url, "path": "secret", "version": "v2",
-                    "auth": {"tokenSecretRef": {"name": token_secret, "key": "token"}}, **extra}  # fmt: skip
-        self.apply(namespace, {"apiVersion": f"{GROUP}/{VERSION}", "kind": "SecretStore",
-                               "metadata": {"name": name}, "spec": {"provider": {"vault": provider}}})  # fmt: skip
+        provider = {
+            "server": self.bao.url,
+            "path": "secret",
+            "version": "v2",
+            "auth": {"tokenSecretRef": {"name": token_secret, "key": "token"}},
+            **extra,
+        }
+        self.apply(
+            namespace,
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "SecretStore",
+                "metadata": {"name": name},
+                "spec": {"provider": {"vault": provider}},
+            },
+        )
 
     def external_secret(self, namespace: str, name: str, spec: Mapping[str, Any]) -> None:
         """An ExternalSecret with ``spec``."""
-        self.apply(namespace, {"apiVersion": f"{GROUP}/{VERSION}", "kind": "ExternalSecret",
-                               "metadata": {"name": name}, "spec": dict(spec)})  # fmt: skip
+        self.apply(
+            namespace,
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "ExternalSecret",
+                "metadata": {"name": name},
+                "spec": dict(spec),
+            },
+        )
 
     # -- reading and waiting ----------------------------------------------------------------------------
     def es(self, namespace: str, name: str) -> dict[str, Any] | None:

@@ -105,7 +105,9 @@ class StoreResolver:
         if self._settings.flood_gate:
             ready = conditions.ready(body)
             if ready is None or ready.get("status") != "True":
-                raise StoreUnusable(f'{kind} "{ref.name}" is not ready')
+                # Name the store's own cause, so the ExternalSecret's condition says what is wrong.
+                cause = str((ready or {}).get("message") or "")
+                raise StoreUnusable(f'{kind} "{ref.name}" is not ready' + (f": {cause}" if cause else ""))
         return store
 
     def _allowed(self, store: StoreSpec, namespace: str) -> bool:
