@@ -1,4 +1,4 @@
-"""Servers the ExternalSecrets tests share within one pytest worker: OpenBao's dev server (and moto, below)."""
+"""Servers the ExternalSecrets tests share within one pytest worker: OpenBao's dev server, moto, and the stack."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from tests.integration.external.stack import Stack
 from tests.support.kube.cluster import KubeCluster
+from tests.support.motoserver import MotoServer
 from tests.support.openbao import OpenBao
 
 
@@ -27,11 +28,11 @@ def fresh_openbao(tmp_path: Path) -> Iterator[OpenBao]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Emulated API server + the controller process + OpenBao, for one test module."""
+def stack(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Iterator[Stack]:
+    """Emulated API server + the controller process + OpenBao (+ the worker's moto), for one test module."""
     workdir = tmp_path_factory.mktemp("stack")
     with KubeCluster() as cluster, OpenBao(workdir / "openbao") as bao:
-        running = Stack(cluster, bao, workdir)
+        running = Stack(cluster, bao, workdir, env=moto.env())
         try:
             yield running
         finally:
@@ -39,3 +40,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             assert running.close() == 0, log[-3000:]
             assert "Traceback" not in log, log[-5000:]
             assert cluster.internal_errors == []
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto server per worker; tests use their own names (or ``reset()`` it)."""
+    with MotoServer(tmp_path_factory.mktemp("moto")) as server:
+        yield server
