@@ -14,6 +14,7 @@ import http.server
 import json
 import secrets
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -41,12 +42,20 @@ def bao_binary() -> str:
 class OpenBao:
     """One dev server; a context manager. ``root_token`` is the dev root token (``root`` unless given)."""
 
-    def __init__(self, workdir: Path, *, root_token: str = "root", port: int | None = None) -> None:
+    def __init__(self, workdir: Path, *, root_token: str = "root", port: int | None = None, tls: bool = False) -> None:
+        """``tls``: serve HTTPS with a CA of the dev server's own (``ca_pem`` once started)."""
         self.workdir = workdir
         self.root_token = root_token
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._context: ssl.SSLContext | None = None
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The dev server's CA certificate (``tls=True`` only)."""
+        return (self.workdir / "tls" / "vault-ca.pem").read_bytes()
 
     def start(self) -> OpenBao:
         """Start (again, after ``stop``, on the same port: a dev server starts empty) and wait until ready."""
@@ -58,7 +67,10 @@ class OpenBao:
             "-dev",
             f"-dev-root-token-id={self.root_token}",
             f"-dev-listen-address=127.0.0.1:{self.port}",
+            *(["-dev-tls", f"-dev-tls-cert-dir={self.workdir / 'tls'}"] if self.tls else []),
         ]
+        if self.tls:
+            (self.workdir / "tls").mkdir(exist_ok=True)
         env = {"HOME": str(self.workdir), "PATH": "/usr/bin:/bin", "BAO_LOG_LEVEL": "warn"}
         self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
         log.close()
@@ -67,9 +79,11 @@ class OpenBao:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"bao exited with {self._proc.returncode}: see {self.workdir}")
             try:
+                if self.tls and self._context is None:
+                    self._context = ssl.create_default_context(cafile=str(self.workdir / "tls" / "vault-ca.pem"))
                 self.request("GET", "sys/mounts/secret/tune")
                 return self
-            except (OSError, urllib.error.URLError):
+            except (OSError, urllib.error.URLError, ssl.SSLError):
                 if time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError("the OpenBao dev server did not become ready in 30 s") from None
@@ -107,7 +121,7 @@ class OpenBao:
             request.add_header("X-Vault-Namespace", namespace)
         if data is not None:
             request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        with urllib.request.urlopen(request, timeout=10, context=self._context) as answer:
             raw = answer.read()
         return json.loads(raw) if raw.strip() else {}
 
@@ -130,7 +144,7 @@ class OpenBao:
         )
         request.add_header("X-Vault-Token", self.root_token)
         request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=10):
+        with urllib.request.urlopen(request, timeout=10, context=self._context):
             pass
 
     def kv_metadata(self, path: str, custom: dict[str, str], *, mount: str = "secret") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import secrets
 import urllib.error
@@ -292,3 +293,21 @@ def test_referent_cluster_store_validation_is_unknown(openbao: OpenBao) -> None:
     path = _unique()
     openbao.kv_put(path, {"a": "1"})
     assert client.get_secret(RemoteRef(key=path, property="a")) == b"1"  # the token came from team-x
+
+
+def test_https_with_ca_bundle_and_ca_provider(tmp_path: Path) -> None:
+    with OpenBao(tmp_path / "bao", tls=True) as bao:
+        bao.kv_put("app", {"a": "over-tls"})
+        cluster = Cluster()
+        bundle = base64.b64encode(bao.ca_pem).decode()
+        assert (
+            _token_client(bao, cluster, caBundle=bundle).get_secret(RemoteRef(key="app", property="a")) == b"over-tls"
+        )
+        cluster.config_maps[("apps", "vault-ca")] = {"ca.crt": bao.ca_pem.decode()}
+        provider = _token_client(bao, cluster, caProvider={"type": "ConfigMap", "name": "vault-ca", "key": "ca.crt"})
+        assert provider.get_secret(RemoteRef(key="app", property="a")) == b"over-tls"
+        provider.close()
+        with pytest.raises(ProviderError) as caught:  # the system roots do not know the dev server's CA
+            _token_client(bao, Cluster()).get_secret(RemoteRef(key="app"))
+        assert caught.value.kind == "unavailable"
+        assert "TLS handshake failed" in caught.value.message

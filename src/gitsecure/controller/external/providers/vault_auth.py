@@ -43,7 +43,10 @@ def vault_error(action: str, path: str, response: requests.Response) -> Provider
 
 def unreachable(server: str, exc: Exception) -> ProviderError:
     """A transport failure, named by kind only (the exception text can be long and varies per attempt)."""
-    reason = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = "TLS handshake failed (is caBundle or caProvider set to the server's CA?)"
+    else:
+        reason = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
     return ProviderError(f"vault: cannot reach {server}: {reason}", kind="unavailable")
 
 
