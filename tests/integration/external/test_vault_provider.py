@@ -110,7 +110,10 @@ def test_property_missing_names_the_property_not_the_value(openbao: OpenBao) -> 
     assert caught.value.kind == "invalid"
 
 
-def test_permission_denied_names_the_path(openbao: OpenBao) -> None:
+def test_permission_denied_names_the_path(openbao: OpenBao, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An ambient root token (VAULT_TOKEN, or the ~/.vault-token a dev server writes) must never stand in for the
+    # store's own auth.
+    monkeypatch.setenv("VAULT_TOKEN", openbao.root_token)
     path = _unique()
     openbao.kv_put(path, {"a": SECRET_VALUE})
     openbao.policy("only-other", 'path "secret/data/other" { capabilities = ["read"] }')

@@ -89,9 +89,13 @@ class VaultClient:
         auth_namespace = str((provider.get("auth") or {}).get("namespace") or "") or namespace
         raw = hvac.adapters.RawAdapter
         # Raw answers: 404 bodies matter (a deleted version) and numbers must keep their literal text.
-        self._reader = hvac.Client(url=self.server, namespace=namespace, verify=verify, timeout=TIMEOUT, adapter=raw)
+        # token="": hvac would otherwise pick up VAULT_TOKEN or ~/.vault-token and send it with every request,
+        # overriding the store's own auth. Each request carries the session's token explicitly instead.
+        self._reader = hvac.Client(
+            url=self.server, token="", namespace=namespace, verify=verify, timeout=TIMEOUT, adapter=raw
+        )
         self._login = hvac.Client(
-            url=self.server, namespace=auth_namespace, verify=verify, timeout=TIMEOUT, adapter=raw
+            url=self.server, token="", namespace=auth_namespace, verify=verify, timeout=TIMEOUT, adapter=raw
         )
         self.session = VaultSession(ctx, self._login)
 
