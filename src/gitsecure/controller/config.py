@@ -80,8 +80,8 @@ class ControllerConfig:
     store_requeue_interval: dt.timedelta = dt.timedelta(minutes=5)
     enable_flood_gate: bool = True
     provider_backoff_max: dt.timedelta = dt.timedelta(minutes=5)
-    provider_rate_limit: float = 20.0
-    provider_rate_limit_burst: int = 40
+    provider_rate_limit: float = 50.0
+    provider_rate_limit_burst: int = 100
     log_level: str = "INFO"
     log_format: str = "text"
 

@@ -40,8 +40,8 @@ class ExternalSettings:
     store_requeue_interval: dt.timedelta = dt.timedelta(minutes=5)
     flood_gate: bool = True
     backoff_max: dt.timedelta = dt.timedelta(minutes=5)
-    rate: float = 20.0
-    burst: int = 40
+    rate: float = 50.0
+    burst: int = 100
 
 
 def crds_served(configuration: client.Configuration) -> bool:

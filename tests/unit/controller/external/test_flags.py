@@ -20,7 +20,7 @@ def test_defaults() -> None:
     assert config.controller_class == "default" and config.enable_flood_gate is True
     assert config.store_requeue_interval == dt.timedelta(minutes=5)
     assert config.provider_backoff_max == dt.timedelta(minutes=5)
-    assert (config.provider_rate_limit, config.provider_rate_limit_burst) == (20.0, 40)
+    assert (config.provider_rate_limit, config.provider_rate_limit_burst) == (50.0, 100)
 
 
 def test_flags_and_environment() -> None:

@@ -25,8 +25,8 @@ from gitsecure.controller.external.providers.base import Memo, SecretsClient, St
 
 CacheKey = tuple[str, str, str, str, str]
 StoreKey = tuple[str, str, str]
-DEFAULT_RATE = 20.0
-DEFAULT_BURST = 40
+DEFAULT_RATE = 50.0
+DEFAULT_BURST = 100
 DEFAULT_MAX_ENTRIES = 512
 
 
