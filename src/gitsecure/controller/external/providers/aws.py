@@ -21,7 +21,6 @@ from gitsecure.controller.external.providers.aws_auth import (
     base_session,
     client_config,
     endpoint,
-    is_referent,
 )
 from gitsecure.controller.external.providers.base import ErrorKind, Memo, NoSecretError, ProviderError, StoreContext
 from gitsecure.controller.external.values import aws_property, raw_explode
@@ -241,7 +240,7 @@ class AwsClient:
 
     def validate(self) -> str:
         """``Valid`` when credentials resolve (no API call, as ESO); ``ValidationUnknown`` for referent auth."""
-        if is_referent(self._ctx):
+        if self._ctx.referent():
             return "ValidationUnknown"
         try:
             credentials = self._session.get_credentials()

@@ -19,7 +19,6 @@ import botocore.credentials
 import botocore.exceptions
 import botocore.session
 
-from gitsecure.controller.external.model import CLUSTER_STORE_KIND
 from gitsecure.controller.external.providers.base import ProviderError, StoreContext
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -41,25 +40,10 @@ def client_config(store_retry: int | None) -> botocore.config.Config:
     )
 
 
-def _namespace(ctx: StoreContext, ref: Mapping[str, Any]) -> str:
-    if ctx.store.kind != CLUSTER_STORE_KIND:
-        return ctx.store.namespace or ctx.es_namespace
-    return str(ref.get("namespace") or ctx.es_namespace)
-
-
-def is_referent(ctx: StoreContext) -> bool:
-    """A ClusterSecretStore whose credential refs have no namespace (read in each ExternalSecret's namespace)."""
-    if ctx.store.kind != CLUSTER_STORE_KIND:
-        return False
-    auth = ctx.store.provider.get("auth") or {}
-    refs = [*(auth.get("secretRef") or {}).values(), (auth.get("jwt") or {}).get("serviceAccountRef")]
-    return any(isinstance(ref, Mapping) and not ref.get("namespace") for ref in refs)
-
-
 def _key(ctx: StoreContext, ref: object, what: str) -> str:
     if not isinstance(ref, Mapping) or not ref.get("name") or not ref.get("key"):
         raise ProviderError(f"aws: auth.secretRef.{what} needs a Secret name and key", kind="invalid")
-    return ctx.read_secret(_namespace(ctx, ref), str(ref["name"]), str(ref["key"])).decode().strip()
+    return ctx.read_secret(ctx.namespace_of(ref), str(ref["name"]), str(ref["key"])).decode().strip()
 
 
 def base_session(ctx: StoreContext, region: str) -> boto3.Session:
@@ -81,7 +65,7 @@ def base_session(ctx: StoreContext, region: str) -> boto3.Session:
 
 
 def _web_identity_session(ctx: StoreContext, account: Mapping[str, Any], region: str) -> boto3.Session:
-    namespace, name = _namespace(ctx, account), str(account.get("name") or "")
+    namespace, name = ctx.namespace_of(account), str(account.get("name") or "")
     found = ctx.get_service_account(namespace, name)
     if found is None:
         raise ProviderError(f"aws: service account {namespace}/{name} not found", kind="auth")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from gitsecure.controller.external.model import FindSpec, RemoteRef, StoreSpec
+from gitsecure.controller.external.model import CLUSTER_STORE_KIND, FindSpec, RemoteRef, StoreSpec
 from gitsecure.errors import RemoteError
 
 Memo = dict[str, object]
@@ -57,6 +57,27 @@ class StoreContext:
     get_config_map_value: Callable[[str, str, str], str]
     # (provider label, call, "success" | "error"): externalsecret_provider_api_calls_count.
     counter: Callable[[str, str, str], None]
+
+    def namespace_of(self, ref: Mapping[str, Any]) -> str:
+        """Where a SecretKeySelector/ServiceAccountSelector points: the store's namespace, or for a
+        ClusterSecretStore the ref's own ``namespace`` or else the ExternalSecret's (referent auth)."""
+        if self.store.kind != CLUSTER_STORE_KIND:
+            return self.store.namespace or self.es_namespace
+        return str(ref.get("namespace") or self.es_namespace)
+
+    def referent(self) -> bool:
+        """A ClusterSecretStore whose auth names a Secret or ServiceAccount without a namespace: its credentials
+        live in each ExternalSecret's namespace, so the store cannot be validated on its own."""
+        if self.store.kind != CLUSTER_STORE_KIND:
+            return False
+        pending: list[object] = [self.store.provider.get("auth")]
+        while pending:
+            block = pending.pop()
+            if isinstance(block, Mapping):
+                if isinstance(block.get("name"), str) and not block.get("namespace"):
+                    return True
+                pending.extend(block.values())
+        return False
 
 
 class SecretsClient(Protocol):

@@ -25,8 +25,6 @@ from gitsecure.controller.external.providers.base import Memo, NoSecretError, Pr
 from gitsecure.controller.external.providers.vault_auth import (
     PROVIDER,
     VaultSession,
-    is_referent,
-    ref_namespace,
     unreachable,
     vault_error,
 )
@@ -244,7 +242,7 @@ class VaultClient:
 
     def validate(self) -> str:
         """``Valid`` once a token is obtained and ``lookup-self`` accepts it (``ValidationUnknown``: referent auth)."""
-        if is_referent(self._ctx):
+        if self._ctx.referent():
             return "ValidationUnknown"
         token = self.session.token()
         try:
@@ -281,7 +279,7 @@ class VaultClient:
             ca = provider["caProvider"]
             if self._ctx.store.kind == CLUSTER_STORE_KIND and not ca.get("namespace"):
                 raise ProviderError("vault: caProvider of a ClusterSecretStore needs a namespace", kind="invalid")
-            namespace = ref_namespace(self._ctx, ca)
+            namespace = self._ctx.namespace_of(ca)
             name, key = str(ca.get("name") or ""), str(ca.get("key") or "")
             if str(ca.get("type") or "") == "ConfigMap":
                 pem = self._ctx.get_config_map_value(namespace, name, key).encode()

@@ -19,7 +19,6 @@ from typing import Any
 import hvac
 import requests
 
-from gitsecure.controller.external.model import CLUSTER_STORE_KIND
 from gitsecure.controller.external.providers.base import ErrorKind, ProviderError, StoreContext
 
 PROVIDER = "HashiCorp/Vault"
@@ -48,35 +47,6 @@ def unreachable(server: str, exc: Exception) -> ProviderError:
     else:
         reason = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
     return ProviderError(f"vault: cannot reach {server}: {reason}", kind="unavailable")
-
-
-def ref_namespace(ctx: StoreContext, ref: Mapping[str, Any]) -> str:
-    """Where a SecretKeySelector/ServiceAccountSelector points: the store's namespace, or for a
-    ClusterSecretStore its own ``namespace`` or else the ExternalSecret's (referent auth)."""
-    if ctx.store.kind != CLUSTER_STORE_KIND:
-        return ctx.store.namespace or ctx.es_namespace
-    return str(ref.get("namespace") or ctx.es_namespace)
-
-
-def is_referent(ctx: StoreContext) -> bool:
-    """A ClusterSecretStore whose credentials live in each ExternalSecret's namespace (cannot be validated alone)."""
-    if ctx.store.kind != CLUSTER_STORE_KIND:
-        return False
-    auth = ctx.store.provider.get("auth") or {}
-    refs: list[Mapping[str, Any]] = []
-
-    def collect(block: object) -> None:
-        if isinstance(block, Mapping):
-            for name, value in block.items():
-                if name in ("secretRef", "tokenSecretRef", "roleRef", "serviceAccountRef") and isinstance(
-                    value, Mapping
-                ):
-                    refs.append(value)
-                else:
-                    collect(value)
-
-    collect(auth)
-    return any(not ref.get("namespace") for ref in refs)
 
 
 class VaultSession:
@@ -196,7 +166,7 @@ class VaultSession:
                 audiences = tuple(str(a) for a in sa_block.get("audiences") or ["vault"])
                 seconds = int(sa_block.get("expirationSeconds") or 600)
                 jwt = self._ctx.request_token(
-                    ref_namespace(self._ctx, account), str(account.get("name") or ""), audiences, seconds
+                    self._ctx.namespace_of(account), str(account.get("name") or ""), audiences, seconds
                 )
             else:
                 jwt = self._secret(block.get("secretRef") or {}, "jwt").decode().strip()
@@ -212,7 +182,7 @@ class VaultSession:
         account = block.get("serviceAccountRef")
         if isinstance(account, Mapping) and account.get("name"):
             audiences = tuple(str(a) for a in account.get("audiences") or [])
-            return self._ctx.request_token(ref_namespace(self._ctx, account), str(account["name"]), audiences, 600)
+            return self._ctx.request_token(self._ctx.namespace_of(account), str(account["name"]), audiences, 600)
         if isinstance(block.get("secretRef"), Mapping):
             ref = dict(block["secretRef"])
             ref.setdefault("key", "token")
@@ -228,4 +198,4 @@ class VaultSession:
         name, key = str(ref.get("name") or ""), str(ref.get("key") or "")
         if not name or not key:
             raise ProviderError(f"vault: {self.method} needs a Secret name and key for the {what}", kind="invalid")
-        return self._ctx.read_secret(ref_namespace(self._ctx, ref), name, key)
+        return self._ctx.read_secret(self._ctx.namespace_of(ref), name, key)
