@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import secrets
+import time
 import urllib.error
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gitsecure.controller.external.model import FindSpec, RemoteRef
 from gitsecure.controller.external.providers.base import NoSecretError, ProviderError
@@ -314,3 +318,45 @@ def test_https_with_ca_bundle_and_ca_provider(tmp_path: Path) -> None:
             _token_client(bao, Cluster()).get_secret(RemoteRef(key="app"))
         assert caught.value.kind == "unavailable"
         assert "TLS handshake failed" in caught.value.message
+
+
+def _signed_jwt(key: rsa.RSAPrivateKey, claims: dict[str, object]) -> str:
+    def part(value: bytes) -> str:
+        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
+
+    header = part(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    body = part(json.dumps(claims).encode())
+    signature = key.sign(f"{header}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{header}.{body}.{part(signature)}"
+
+
+def test_jwt_auth_with_a_token_from_a_secret(fresh_openbao: OpenBao) -> None:
+    bao = fresh_openbao
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    bao.kv_put("app", {"a": "via-jwt"})
+    bao.policy("read-all", 'path "secret/*" { capabilities = ["read"] }')
+    bao.enable_auth("jwt")
+    bao.request("POST", "auth/jwt/config", {"jwt_validation_pubkeys": [public.decode()]})
+    bao.request(
+        "POST",
+        "auth/jwt/role/eso",
+        {"role_type": "jwt", "bound_audiences": ["vault"], "user_claim": "sub", "token_policies": ["read-all"]},
+    )
+    now = int(time.time())
+    jwt = _signed_jwt(key, {"sub": "eso", "aud": "vault", "iat": now, "nbf": now - 5, "exp": now + 600})
+    cluster = Cluster()
+    cluster.secrets[("apps", "jwt")] = {"jwt-token": jwt.encode()}
+    block = {
+        "server": bao.url,
+        "path": "secret",
+        "auth": {"jwt": {"path": "jwt", "role": "eso", "secretRef": {"name": "jwt", "key": "jwt-token"}}},
+    }
+    assert new_client(cluster.context(vault_store(block))).get_secret(RemoteRef(key="app", property="a")) == b"via-jwt"
+    assert cluster.count("Login") == 1
+    forged = _signed_jwt(rsa.generate_private_key(public_exponent=65537, key_size=2048), {"sub": "eso", "aud": "vault"})
+    cluster.secrets[("apps", "jwt")] = {"jwt-token": forged.encode()}
+    with pytest.raises(ProviderError) as caught:
+        new_client(cluster.context(vault_store(block))).get_secret(RemoteRef(key="app"))
+    assert caught.value.kind == "auth"
+    assert forged not in caught.value.message
