@@ -144,3 +144,23 @@ def test_calls_wait_for_the_stores_rate_limit() -> None:
     other = cache.client(context(provider_store="other"))
     other.get_secret(RemoteRef(key="k"))
     assert waits == [0.5, 1.0]  # another store has its own bucket
+
+
+def test_a_read_the_reconcile_memo_answers_takes_no_token() -> None:
+    from gitsecure.controller.external.model import RemoteRef
+    from gitsecure.controller.external.providers.base import memo_slot
+
+    clock = ManualClock()
+    waits: list[float] = []
+    provider = FakeProvider()
+    provider.secrets["k"] = '{"a": "1", "b": "2"}'
+    provider.secrets["other"] = "x"
+    client = ClientCache(provider.factory, rate=2.0, burst=1, sleep=waits.append, clock=clock).client(context())
+    memo: dict[str, object] = {}
+    client.get_secret(RemoteRef(key="k", property="a"), memo)  # the burst token
+    memo[memo_slot(RemoteRef(key="k"))] = b"{}"  # what a provider stores after its read
+    client.get_secret(RemoteRef(key="k", property="b"), memo)
+    client.get_secret_map(RemoteRef(key="k"), memo)
+    assert waits == []
+    client.get_secret(RemoteRef(key="other"), memo)
+    assert waits == [0.5]

@@ -22,7 +22,14 @@ from gitsecure.controller.external.providers.aws_auth import (
     client_config,
     endpoint,
 )
-from gitsecure.controller.external.providers.base import ErrorKind, Memo, NoSecretError, ProviderError, StoreContext
+from gitsecure.controller.external.providers.base import (
+    ErrorKind,
+    Memo,
+    NoSecretError,
+    ProviderError,
+    StoreContext,
+    memo_slot,
+)
 from gitsecure.controller.external.values import aws_property, raw_explode
 
 SM, PS = "AWS/SecretsManager", "AWS/ParameterStore"
@@ -133,7 +140,7 @@ class AwsClient:
 
     def _document(self, ref: RemoteRef, memo: Memo | None) -> bytes:
         fetch = ref.metadata_policy == "Fetch"
-        slot = f"{ref.key}#{ref.version}#{'TAG' if fetch else 'SECRET'}"
+        slot = memo_slot(ref)
         if memo is not None and slot in memo:
             cached = memo[slot]
             assert isinstance(cached, bytes)

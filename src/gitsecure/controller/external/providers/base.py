@@ -18,6 +18,15 @@ from gitsecure.errors import RemoteError
 Memo = dict[str, object]
 """Per-reconcile scratch space a provider may fill (see :meth:`SecretsClient.get_secret`)."""
 
+
+def memo_slot(ref: RemoteRef) -> str:
+    """Where a provider keeps the remote document ``ref`` reads in a reconcile's memo (ESO's cache key shape).
+
+    Shared by the providers and the client cache: a read the memo will answer costs no rate-limit token.
+    """
+    return f"{ref.key}#{ref.version}#{'TAG' if ref.metadata_policy == 'Fetch' else 'SECRET'}"
+
+
 ErrorKind = Literal["not-found", "permission", "unavailable", "invalid", "auth"]
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from gitsecure.controller.external.model import FindSpec, RemoteRef
-from gitsecure.controller.external.providers.base import Memo, SecretsClient, StoreContext, client_for
+from gitsecure.controller.external.providers.base import Memo, SecretsClient, StoreContext, client_for, memo_slot
 
 CacheKey = tuple[str, str, str, str, str]
 StoreKey = tuple[str, str, str]
@@ -76,14 +76,16 @@ class _CachedClient:
             self._sleep(delay)
 
     def get_secret(self, ref: RemoteRef, memo: Memo | None = None) -> bytes:
-        """See :meth:`SecretsClient.get_secret`."""
-        self._wait()
+        """See :meth:`SecretsClient.get_secret`; a read the memo answers takes no token."""
+        if memo is None or memo_slot(ref) not in memo:
+            self._wait()
         with self._lock:
             return self.client.get_secret(ref, memo)
 
     def get_secret_map(self, ref: RemoteRef, memo: Memo | None = None) -> dict[str, bytes]:
-        """See :meth:`SecretsClient.get_secret_map`."""
-        self._wait()
+        """See :meth:`SecretsClient.get_secret_map`; a read the memo answers takes no token."""
+        if memo is None or memo_slot(ref) not in memo:
+            self._wait()
         with self._lock:
             return self.client.get_secret_map(ref, memo)
 

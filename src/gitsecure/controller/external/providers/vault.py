@@ -21,7 +21,7 @@ import hvac
 import requests
 
 from gitsecure.controller.external.model import CLUSTER_STORE_KIND, FindSpec, RemoteRef
-from gitsecure.controller.external.providers.base import Memo, NoSecretError, ProviderError, StoreContext
+from gitsecure.controller.external.providers.base import Memo, NoSecretError, ProviderError, StoreContext, memo_slot
 from gitsecure.controller.external.providers.vault_auth import (
     PROVIDER,
     VaultSession,
@@ -160,7 +160,7 @@ class VaultClient:
 
     def _document(self, ref: RemoteRef, memo: Memo | None) -> dict[str, Any]:
         fetch = ref.metadata_policy == "Fetch"
-        slot = f"{ref.key}#{ref.version}#{'TAG' if fetch else 'SECRET'}"
+        slot = memo_slot(ref)
         if memo is not None and slot in memo:
             cached = memo[slot]
             assert isinstance(cached, dict)
