@@ -106,8 +106,8 @@ class StoreResolver:
             ready = conditions.ready(body)
             if ready is None or ready.get("status") != "True":
                 # Name the store's own cause, so the ExternalSecret's condition says what is wrong.
-                cause = str((ready or {}).get("message") or "")
-                raise StoreUnusable(f'{kind} "{ref.name}" is not ready' + (f": {cause}" if cause else ""))
+                cause = str((ready or {}).get("message") or "not validated yet")
+                raise StoreUnusable(f'{kind} "{ref.name}" is not ready: {cause}')
         return store
 
     def _allowed(self, store: StoreSpec, namespace: str) -> bool:
