@@ -42,8 +42,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Iterato
             assert cluster.internal_errors == []
 
 
+# --- moto (AWS provider tests): one server per pytest worker -------------------------------------------------
+
+
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """One moto server per worker; tests use their own names (or ``reset()`` it)."""
     with MotoServer(tmp_path_factory.mktemp("moto")) as server:
         yield server
+
+
+# --- end moto -------------------------------------------------------------------------------------------------

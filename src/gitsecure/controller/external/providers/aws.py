@@ -4,23 +4,30 @@ Values are read as ESO reads them (version stages and ``uuid/<id>``, ``SecretBin
 escaped-dots-first rule, tags for ``metadataPolicy: Fetch``), so a manifest gives the same Secret here. A
 missing secret, a secret scheduled for deletion and a missing parameter are "not found"; errors are
 sanitized (no request ids, no credential fragments) so a condition does not change on every retry.
+
+``dataFrom.find`` uses the calls ESO uses (so an IAM policy written for ESO keeps working) with one
+difference: on Secrets Manager, ``tags`` are checked as key=value pairs on each secret's own tags. AWS filters
+``tag-key`` and ``tag-value`` separately, so ESO syncs a secret tagged ``env=prod, team=payments`` for
+``tags: {env: payments}``; this provider does not. ``find`` ignores the store's ``prefix`` (as ESO does for
+``path``) and keys its result by the full remote names.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import botocore.exceptions
 
 from gitsecure.controller.external.model import FindSpec, RemoteRef
 from gitsecure.controller.external.providers.aws_auth import (
-    assume_chain,
-    base_session,
+    bad_credentials,
     client_config,
     endpoint,
+    error_parts,
+    store_session,
 )
 from gitsecure.controller.external.providers.base import (
     ErrorKind,
@@ -33,19 +40,37 @@ from gitsecure.controller.external.providers.base import (
 from gitsecure.controller.external.values import aws_property, raw_explode
 
 SM, PS = "AWS/SecretsManager", "AWS/ParameterStore"
-_NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound"}
-_DENIED = re.compile(r"AccessDenied|UnauthorizedOperation|NotAuthorized")
-_BAD_CREDENTIALS = {"UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken"}
-_SCRUB = re.compile(r"(request id: \S+|Credential=\S+|arn:aws:sts::\d+:assumed-role/\S+)", re.I)
+SERVICES = {"SecretsManager": (SM, "secretsmanager"), "ParameterStore": (PS, "ssm")}
 MAX_FIND = 5_000
+BATCH_IDS = 20  # BatchGetSecretValue's limit for SecretIdList
+_NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound"}
+_LOOKUPS = {"GetSecretValue", "GetParameter", "DescribeSecret", "ListTagsForResource"}
+_DELETION = {"InvalidParameterException", "InvalidRequestException"}
+_DENIED = re.compile(r"AccessDenied|UnauthorizedOperation|NotAuthorized|Forbidden")
+_TRANSIENT = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "InternalServiceError",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+}
 
 
-def _clean(text: str) -> str:
-    return _SCRUB.sub("", text).strip(" ,;")[:300]
+def _classify(code: str, message: str) -> ErrorKind:
+    if code in _NOT_FOUND or (code in _DELETION and re.search(r"marked (for )?delet", message)):
+        return "not-found"
+    if _DENIED.search(code):
+        return "permission"
+    if bad_credentials(code):
+        return "auth"
+    return "unavailable" if code in _TRANSIENT else "invalid"
 
 
 class AwsClient:
-    """Secrets Manager or Parameter Store for one store; boto3 clients are thread-safe."""
+    """Secrets Manager or Parameter Store for one store; boto3 clients are thread-safe, the memo is per call."""
 
     thread_safe = True
 
@@ -53,20 +78,17 @@ class AwsClient:
         provider = ctx.store.provider
         self._ctx = ctx
         self.service = str(provider.get("service") or "")
-        if self.service not in ("SecretsManager", "ParameterStore"):
+        if self.service not in SERVICES:
             raise ProviderError(f"aws: service {self.service or '(none)'!r} is not supported", kind="invalid")
         self.region = str(provider.get("region") or "")
         if not self.region:
             raise ProviderError("aws: region is required", kind="invalid")
         self.prefix = str(provider.get("prefix") or "")
-        self.label = SM if self.service == "SecretsManager" else PS
-        retries = ctx.store.retry_max
-        session = assume_chain(ctx, base_session(ctx, self.region), self.region, retries)
-        name = "secretsmanager" if self.service == "SecretsManager" else "ssm"
-        self._client = session.client(
-            name, region_name=self.region, endpoint_url=endpoint(name), config=client_config(retries)
+        self.label, name = SERVICES[self.service]
+        self._session = store_session(ctx, self.region)
+        self._client = self._session.client(
+            name, region_name=self.region, endpoint_url=endpoint(name), config=client_config(ctx.store.retry_max)
         )
-        self._session = session
 
     # -- calls ----------------------------------------------------------------------------------------
     def _call(self, call: str, what: str, action: Callable[..., Any], **options: Any) -> Any:
@@ -74,27 +96,21 @@ class AwsClient:
             answer = action(**options)
         except botocore.exceptions.ClientError as exc:
             self._ctx.counter(self.label, call, "error")
-            error = exc.response.get("Error", {})
-            code, message = str(error.get("Code") or ""), _clean(str(error.get("Message") or ""))
-            if code in _NOT_FOUND or "marked deleted" in message or "marked for deletion" in message:
-                raise NoSecretError(f"aws: {what} does not exist") from None
-            if _DENIED.search(code):
-                raise ProviderError(
-                    f"aws: access denied reading {what}: {message or code}", kind="permission"
-                ) from None
-            if code in _BAD_CREDENTIALS:
-                raise ProviderError(f"aws: credentials rejected reading {what}: {code}", kind="auth") from None
-            kind: ErrorKind = (
-                "unavailable"
-                if code in ("ThrottlingException", "InternalServiceError", "InternalFailure")
-                else "invalid"
-            )
-            raise ProviderError(f"aws: {call} {what} failed: {code}: {message}".rstrip(": "), kind=kind) from None
-        except botocore.exceptions.NoCredentialsError:
+            code, message = error_parts(exc)
+            error = self._error(call, what, code, message)
+            if isinstance(error, NoSecretError) and call not in _LOOKUPS:
+                # Only a read of one named secret may say "gone" (it drives deletionPolicy); a listing may not.
+                error = ProviderError(f"aws: {call} {what} failed: {code}: {message}".rstrip(": "), kind="invalid")
+            raise error from None
+        except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
             self._ctx.counter(self.label, call, "error")
             raise ProviderError(
                 "aws: no credentials (no auth in the store and none in the environment)", kind="auth"
             ) from None
+        except botocore.exceptions.ParamValidationError:
+            # Its text may quote a parameter; the call and the key say enough.
+            self._ctx.counter(self.label, call, "error")
+            raise ProviderError(f"aws: {call} {what}: invalid request parameters", kind="invalid") from None
         except (botocore.exceptions.BotoCoreError, OSError) as exc:
             self._ctx.counter(self.label, call, "error")
             raise ProviderError(
@@ -103,23 +119,31 @@ class AwsClient:
         self._ctx.counter(self.label, call, "success")
         return answer
 
-    def _secret_value(self, key: str, version: str) -> bytes:
-        options: dict[str, Any] = {"SecretId": self.prefix + key}
+    @staticmethod
+    def _error(call: str, what: str, code: str, message: str) -> ProviderError:
+        kind = _classify(code, message)
+        if kind == "not-found":
+            return NoSecretError(f"aws: {what} does not exist")
+        if kind == "permission":
+            return ProviderError(f"aws: access denied reading {what}: {message or code}", kind=kind)
+        if kind == "auth":
+            return ProviderError(f"aws: credentials rejected reading {what}: {code}: {message}".rstrip(": "), kind=kind)
+        return ProviderError(f"aws: {call} {what} failed: {code}: {message}".rstrip(": "), kind=kind)
+
+    def _secret_value(self, secret_id: str, version: str, what: str) -> bytes:
+        options: dict[str, Any] = {"SecretId": secret_id}
         if version.startswith("uuid/"):
-            options["VersionId"] = version[len("uuid/") :]
+            options["VersionId"] = version.removeprefix("uuid/")
         else:
             options["VersionStage"] = version or "AWSCURRENT"
-        answer = self._call("GetSecretValue", f"secret {key}", self._client.get_secret_value, **options)
-        if answer.get("SecretString") is not None:
-            return str(answer["SecretString"]).encode()
-        return bytes(answer.get("SecretBinary") or b"")
+        return _payload(self._call("GetSecretValue", what, self._client.get_secret_value, **options), what)
 
-    def _parameter(self, key: str, version: str) -> bytes:
-        name = self.prefix + key + (f":{version}" if version else "")
-        answer = self._call(
-            "GetParameter", f"parameter {key}", self._client.get_parameter, Name=name, WithDecryption=True
-        )
-        return str((answer.get("Parameter") or {}).get("Value") or "").encode()
+    def _parameter(self, name: str, what: str) -> bytes:
+        answer = self._call("GetParameter", what, self._client.get_parameter, Name=name, WithDecryption=True)
+        value = (answer.get("Parameter") or {}).get("Value")
+        if value is None:
+            raise ProviderError(f"aws: {what} has no value", kind="invalid")
+        return str(value).encode()
 
     def _tags(self, key: str) -> bytes:
         if self.service == "SecretsManager":
@@ -139,25 +163,23 @@ class AwsClient:
         return json.dumps({str(t["Key"]): str(t["Value"]) for t in tags}, separators=(",", ":")).encode()
 
     def _document(self, ref: RemoteRef, memo: Memo | None) -> bytes:
-        fetch = ref.metadata_policy == "Fetch"
         slot = memo_slot(ref)
-        if memo is not None and slot in memo:
-            cached = memo[slot]
-            assert isinstance(cached, bytes)
+        if memo is not None and isinstance(cached := memo.get(slot), bytes):
             return cached
-        if fetch:
+        if ref.metadata_policy == "Fetch":
             document = self._tags(ref.key)
         elif self.service == "SecretsManager":
-            document = self._secret_value(ref.key, ref.version)
+            document = self._secret_value(self.prefix + ref.key, ref.version, f"secret {ref.key}")
         else:
-            document = self._parameter(ref.key, ref.version)
+            name = self.prefix + ref.key + (f":{ref.version}" if ref.version else "")
+            document = self._parameter(name, f"parameter {ref.key}")
         if memo is not None and self.service == "SecretsManager":  # ESO memoizes Secrets Manager reads only
             memo[slot] = document
         return document
 
     # -- the SecretsClient protocol ---------------------------------------------------------------------
     def get_secret(self, ref: RemoteRef, memo: Memo | None = None) -> bytes:
-        """One value, ``property`` applied."""
+        """One value, ``property`` applied (escaped dots first, then the gjson path on the raw document)."""
         document = self._document(ref, memo)
         return aws_property(document, ref.property, ref.key) if ref.property else document
 
@@ -166,100 +188,170 @@ class AwsClient:
         return raw_explode(self.get_secret(ref, memo), ref.key)
 
     def get_all_secrets(self, find: FindSpec) -> dict[str, bytes]:
-        """``dataFrom.find`` by name regexp and/or tags (tag pairs are checked, unlike ESO), optionally under a path."""
+        """``dataFrom.find`` by name regexp and/or tags, optionally under a path: full remote name -> value."""
         if find.name_regexp is None and not find.tags:
             raise ProviderError("aws: unexpected find operator", kind="invalid")
+        pattern = None
+        if find.name_regexp is not None:
+            try:
+                pattern = re.compile(find.name_regexp)
+            except re.error as exc:
+                raise ProviderError(f"aws: find.name.regexp is invalid: {exc}", kind="invalid") from None
         if self.service == "SecretsManager":
-            return self._find_secrets(find)
-        return self._find_parameters(find)
+            return self._find_secrets(find, pattern)
+        return self._find_parameters(find, pattern)
 
-    def _find_secrets(self, find: FindSpec) -> dict[str, bytes]:
+    # -- Secrets Manager find ---------------------------------------------------------------------------
+    def _find_secrets(self, find: FindSpec, pattern: re.Pattern[str] | None) -> dict[str, bytes]:
         filters: list[dict[str, Any]] = []
         if find.path:
-            filters.append({"Key": "name", "Values": [self.prefix + find.path]})
+            filters.append({"Key": "name", "Values": [find.path]})
         for key, value in find.tags.items():
             filters += [{"Key": "tag-key", "Values": [key]}, {"Key": "tag-value", "Values": [value]}]
-        pattern = re.compile(find.name_regexp) if find.name_regexp is not None else None
+        # ListSecrets applies the filters and returns the tags (BatchGetSecretValue with the same filters would
+        # not: the pairs could not be checked); only the matches' values are then read. ESO reads in batches when
+        # a path is set or only tags are given (BatchGetSecretValue with filters, which also needs ListSecrets), and
+        # one by one for a bare name regexp: the same calls, so an IAM policy written for ESO keeps working.
+        names = [
+            name
+            for name, tags in self._list_secrets(filters)
+            if all(tags.get(k) == v for k, v in find.tags.items()) and (pattern is None or pattern.search(name))
+        ]
+        _bounded(len(names))
+        if find.path or pattern is None:
+            return self._batch_ids(names)
         out: dict[str, bytes] = {}
+        for name in names:
+            try:
+                out[name] = self._secret_value(name, "", f"secret {name}")
+            except NoSecretError:
+                continue  # deleted between the listing and the read
+        return out
+
+    def _list_secrets(self, filters: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, str]]]:
         token = ""
         while True:
-            options: dict[str, Any] = {"MaxResults": 100, **({"Filters": filters} if filters else {})}
+            options: dict[str, Any] = {"MaxResults": 100}
+            if filters:
+                options["Filters"] = filters
             if token:
                 options["NextToken"] = token
             page = self._call("ListSecrets", "secrets", self._client.list_secrets, **options)
             for entry in page.get("SecretList") or []:
-                name = str(entry.get("Name") or "")
-                tags = {str(t["Key"]): str(t["Value"]) for t in entry.get("Tags") or []}
-                if any(tags.get(k) != v for k, v in find.tags.items()):
-                    continue  # ESO takes any secret matching the keys and the values separately
-                if pattern is not None and not pattern.search(name):
-                    continue
-                try:
-                    out[name.removeprefix(self.prefix)] = self._secret_value(name.removeprefix(self.prefix), "")
-                except NoSecretError:
-                    continue
-                if len(out) > MAX_FIND:
-                    raise ProviderError(f"aws: more than {MAX_FIND} secrets match", kind="invalid")
+                tags = {str(t.get("Key")): str(t.get("Value")) for t in entry.get("Tags") or []}
+                yield str(entry.get("Name") or ""), tags
             token = str(page.get("NextToken") or "")
             if not token:
-                return out
+                return
 
-    def _find_parameters(self, find: FindSpec) -> dict[str, bytes]:
+    def _batch_ids(self, names: list[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
-        if find.name_regexp is not None:
-            pattern = re.compile(find.name_regexp)
-            token = ""
-            while True:
-                options: dict[str, Any] = {
-                    "Path": find.path or "/",
-                    "Recursive": True,
-                    "WithDecryption": True,
-                    "MaxResults": 10,
-                }
-                if token:
-                    options["NextToken"] = token
-                page = self._call("GetParametersByPath", "parameters", self._client.get_parameters_by_path, **options)
-                for parameter in page.get("Parameters") or []:
-                    name = str(parameter.get("Name") or "")
-                    if pattern.search(name):
-                        out[name] = str(parameter.get("Value") or "").encode()
-                token = str(page.get("NextToken") or "")
-                if not token:
-                    return out
-        filters: list[dict[str, Any]] = [
-            {"Key": f"tag:{k}", "Option": "Equals", "Values": [v]} for k, v in find.tags.items()
-        ]
-        if find.path:
-            filters.append({"Key": "Path", "Option": "Recursive", "Values": [find.path]})
+        for start in range(0, len(names), BATCH_IDS):
+            chunk = names[start : start + BATCH_IDS]
+            page = self._call("BatchGetSecretValue", "secrets", self._client.batch_get_secret_value, SecretIdList=chunk)
+            self._batch_errors(page)
+            for entry in page.get("SecretValues") or []:
+                name = str(entry.get("Name") or "")
+                out[name] = _payload(entry, f"secret {name}")
+        return out
+
+    def _batch_errors(self, page: Mapping[str, Any]) -> None:
+        for failure in page.get("Errors") or []:
+            secret = str(failure.get("SecretId") or "")
+            code, message = str(failure.get("ErrorCode") or ""), str(failure.get("Message") or "")
+            error = self._error("BatchGetSecretValue", f"secret {secret}", code, message)
+            if not isinstance(error, NoSecretError):  # gone between the listing and the read
+                raise error
+
+    # -- Parameter Store find ---------------------------------------------------------------------------
+    def _find_parameters(self, find: FindSpec, pattern: re.Pattern[str] | None) -> dict[str, bytes]:
+        path_filter = [{"Key": "Path", "Option": "Recursive", "Values": [find.path]}] if find.path else []
+        if pattern is None:
+            tag_filters = [{"Key": f"tag:{k}", "Option": "Equals", "Values": [v]} for k, v in find.tags.items()]
+            return self._read_each(self._describe(tag_filters + path_filter))
+        try:
+            return self._by_path(find.path or "/", pattern)
+        except ProviderError as exc:
+            if exc.kind != "permission":
+                raise
+        # ESO's fallback when the role may not call GetParametersByPath: describe, then read each match.
+        return self._read_each(name for name in self._describe(path_filter) if pattern.search(name))
+
+    def _by_path(self, path: str, pattern: re.Pattern[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
         token = ""
         while True:
-            options = {"ParameterFilters": filters, "MaxResults": 50, **({"NextToken": token} if token else {})}
-            page = self._call("DescribeParameters", "parameters", self._client.describe_parameters, **options)
+            options: dict[str, Any] = {"Path": path, "Recursive": True, "WithDecryption": True, "MaxResults": 10}
+            if token:
+                options["NextToken"] = token
+            page = self._call(
+                "GetParametersByPath", f"parameters under {path}", self._client.get_parameters_by_path, **options
+            )
             for parameter in page.get("Parameters") or []:
                 name = str(parameter.get("Name") or "")
-                try:
-                    out[name] = self._parameter(name, "")
-                except NoSecretError:
-                    continue
+                if pattern.search(name) and parameter.get("Value") is not None:
+                    out[name] = str(parameter["Value"]).encode()
+            _bounded(len(out))
             token = str(page.get("NextToken") or "")
             if not token:
                 return out
 
+    def _describe(self, filters: list[dict[str, Any]]) -> Iterator[str]:
+        token = ""
+        while True:
+            options: dict[str, Any] = {"MaxResults": 50}
+            if filters:
+                options["ParameterFilters"] = filters
+            if token:
+                options["NextToken"] = token
+            page = self._call("DescribeParameters", "parameters", self._client.describe_parameters, **options)
+            for parameter in page.get("Parameters") or []:
+                yield str(parameter.get("Name") or "")
+            token = str(page.get("NextToken") or "")
+            if not token:
+                return
+
+    def _read_each(self, names: Iterable[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for name in names:
+            try:
+                out[name] = self._parameter(name, f"parameter {name}")
+            except NoSecretError:
+                continue  # deleted between the listing and the read
+            _bounded(len(out))
+        return out
+
+    # -- lifecycle --------------------------------------------------------------------------------------
     def validate(self) -> str:
-        """``Valid`` when credentials resolve (no API call, as ESO); ``ValidationUnknown`` for referent auth."""
+        """``Valid`` when credentials resolve (no SM/SSM call, as ESO); ``ValidationUnknown`` for referent auth."""
         if self._ctx.referent():
             return "ValidationUnknown"
         try:
             credentials = self._session.get_credentials()
+            resolved = credentials.get_frozen_credentials() if credentials is not None else None
         except botocore.exceptions.BotoCoreError as exc:
             raise ProviderError(f"aws: cannot resolve credentials: {type(exc).__name__}", kind="auth") from None
-        if credentials is None:
+        if resolved is None or not resolved.access_key:
             raise ProviderError("aws: no credentials (no auth in the store and none in the environment)", kind="auth")
         return "Valid"
 
     def close(self) -> None:
         """Close the HTTP connections."""
         self._client.close()
+
+
+def _payload(answer: Mapping[str, Any], what: str) -> bytes:
+    """``SecretString`` as UTF-8, else ``SecretBinary`` as is."""
+    if answer.get("SecretString") is not None:
+        return str(answer["SecretString"]).encode()
+    if answer.get("SecretBinary") is not None:
+        return bytes(answer["SecretBinary"])
+    raise ProviderError(f"aws: {what} has neither SecretString nor SecretBinary", kind="invalid")
+
+
+def _bounded(count: int) -> None:
+    if count > MAX_FIND:
+        raise ProviderError(f"aws: more than {MAX_FIND} remote secrets match the find", kind="invalid")
 
 
 def new_client(ctx: StoreContext) -> AwsClient:
