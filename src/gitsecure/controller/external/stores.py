@@ -106,8 +106,8 @@ class StoreResolver:
             ready = conditions.ready(body)
             if ready is None or ready.get("status") != "True":
                 # Name the store's own cause, so the ExternalSecret's condition says what is wrong.
-                cause = str((ready or {}).get("message") or "not validated yet")
-                raise StoreUnusable(f'{kind} "{ref.name}" is not ready: {cause}')
+                cause = "not validated yet" if ready is None else str(ready.get("message") or ready.get("reason") or "")
+                raise StoreUnusable(f'{kind} "{ref.name}" is not ready' + (f": {cause}" if cause else ""))
         return store
 
     def _allowed(self, store: StoreSpec, namespace: str) -> bool:

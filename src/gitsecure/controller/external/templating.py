@@ -1,9 +1,11 @@
 """``target.template`` (engine ``v2``): the Secret's data, labels and annotations from provider data (§4.1).
 
-Precedence, as ESO applies it: ``template.data`` over ``templateFrom`` over provider data. Provider data is
-copied only when the template has neither ``data`` nor ``templateFrom``, or with ``mergePolicy: Merge``.
-Templates see every provider value as a string. A rendered ``KeysAndValues`` or ``literal`` template must be
-a YAML mapping, whose entries become keys. Errors name the template and key, never a value.
+ESO merges, lowest precedence first: the existing Secret's keys (only for ``creationPolicy`` Merge/CreateOrMerge,
+which is when the caller passes ``existing``), the provider data (only with ``mergePolicy: Merge`` or when the
+template has neither ``data`` nor ``templateFrom``), the ``templateFrom`` entries in order, then
+``template.data``. Every template sees the provider data as a Go ``map[string]string`` (bytes kept exact, so
+``b64enc`` of a binary value matches ESO). ``templateAs: KeysAndValues`` and ``literal`` templates render a YAML
+mapping whose entries become keys. Errors name the field and key, never a value.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from gitsecure.controller.external.gotemplate import TemplateError, render
+from gitsecure.controller.external.gotemplate import TemplateError, go_bytes, go_string, render
+from gitsecure.controller.external.gotemplate.functions import load_yaml
 from gitsecure.controller.external.model import TemplateSpec
-from gitsecure.controller.external.values import DecodeError, decode_value
+from gitsecure.seal.gotemplate.gostrconv import float_shortest
+
+_WHERE = "spec.target.template"
 
 
 @dataclass(frozen=True)
 class RenderedSecret:
-    """What a template produced for the target Secret."""
+    """What a template produced for the target Secret (``type`` "" keeps the Secret's type)."""
 
     data: dict[str, bytes]
     labels: dict[str, str]
@@ -30,59 +33,138 @@ class RenderedSecret:
     finalizers: tuple[str, ...]
 
 
-def _context(data: Mapping[str, bytes]) -> dict[str, str]:
-    return {key: value.decode("utf-8", errors="replace") for key, value in data.items()}
+class _Targets:
+    """The three places a template writes to; ``put`` routes one rendered key by ``target``."""
+
+    def __init__(self, data: dict[str, bytes]) -> None:
+        self.data = data
+        self.labels: dict[str, str] = {}
+        self.annotations: dict[str, str] = {}
+
+    def put(self, target: str, key: str, rendered: str) -> None:
+        if target in ("Labels", "Annotations"):
+            # Metadata travels as JSON text: bytes that are not UTF-8 cannot, so they become U+FFFD.
+            (self.labels if target == "Labels" else self.annotations)[key] = go_bytes(rendered).decode(
+                "utf-8", "replace"
+            )
+        else:
+            self.data[key] = go_bytes(rendered)
 
 
-def _render(source: str, context: Mapping[str, str], what: str) -> str:
+def _render(source: str, context: Mapping[str, str], where: str, name: str) -> str:
     try:
-        return render(source, context)
+        return render(source, context, name=name)
     except TemplateError as exc:
-        raise TemplateError(f"{what}: {exc.message}") from None
+        raise TemplateError(f"{where}: {exc.message}") from None
 
 
-def _pairs(text: str, what: str) -> dict[str, str]:
+def _scalar(value: object) -> str | None:
+    """A YAML value as sigs.k8s.io/yaml stores it into a Go string; None for maps and lists."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return float_shortest(value, "g")
+    if isinstance(value, (str, int)):
+        return str(value)
+    return None
+
+
+def _keys_and_values(rendered: str, where: str) -> dict[str, str]:
+    """A rendered ``KeysAndValues``/``literal`` template: a YAML mapping of strings (Go's map[string]string)."""
     try:
-        loaded = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError:
-        raise TemplateError(f"{what}: the rendered template is not a YAML mapping") from None
-    if not isinstance(loaded, Mapping):
-        raise TemplateError(f"{what}: the rendered template is not a YAML mapping")
-    return {str(k): v if isinstance(v, str) else yaml.safe_dump(v).strip() for k, v in loaded.items()}
+        loaded = load_yaml(rendered)
+    except ValueError:
+        raise TemplateError(f"{where}: the rendered template is not valid YAML") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise TemplateError(f"{where}: the rendered template is not a YAML mapping")
+    out: dict[str, str] = {}
+    for key, value in loaded.items():
+        text = _scalar(value)
+        name = _scalar(key)
+        if text is None or name is None:
+            raise TemplateError(f"{where}: the value of key {name!r} is not a string")
+        out[name] = text
+    return out
+
+
+def _apply(
+    targets: _Targets, *, target: str, scope: str, key: str, source: str, context: Mapping[str, str], where: str
+) -> None:
+    """Render one template and write it as one key (``Values``) or as the keys it lists (``KeysAndValues``)."""
+    rendered = _render(source, context, where, key if scope == "Values" else "keys-and-values")
+    if scope == "KeysAndValues":
+        for name, value in _keys_and_values(rendered, where).items():
+            targets.put(target, name, value)
+    else:
+        targets.put(target, key, rendered)
+
+
+def _items(
+    entry: Mapping[str, Any], kind: str, values: Callable[[str], Mapping[str, str]], where: str
+) -> list[tuple[str, str, str]]:
+    """(key, scope, template) of each item of a ``configMap``/``secret`` reference, in order."""
+    ref = entry[kind]
+    if not isinstance(ref, Mapping) or not ref.get("name"):
+        raise TemplateError(f"{where}.{kind} needs a name")
+    name = str(ref["name"])
+    found = values(name)
+    out = []
+    for index, item in enumerate(ref.get("items") or []):
+        key = str(item.get("key") or "") if isinstance(item, Mapping) else ""
+        if key not in found:
+            raise TemplateError(f"{where}.{kind}.items[{index}]: {kind} {name} has no key {key!r}")
+        scope = str(item.get("templateAs") or "Values")
+        if scope not in ("Values", "KeysAndValues"):
+            raise TemplateError(f"{where}.{kind}.items[{index}].templateAs must be Values or KeysAndValues")
+        out.append((key, scope, found[key]))
+    return out
 
 
 def _template_from(
-    entry: Mapping[str, Any],
-    index: int,
+    targets: _Targets,
     context: Mapping[str, str],
+    entries: tuple[Mapping[str, Any], ...],
     config_maps: Callable[[str], Mapping[str, str]],
     secrets: Callable[[str], Mapping[str, bytes]],
-) -> dict[str, str]:
-    what = f"spec.target.template.templateFrom[{index}]"
-    if entry.get("literal") is not None:
-        return _pairs(_render(str(entry["literal"]), context, f"{what}.literal"), f"{what}.literal")
-    for source in ("configMap", "secret"):
-        ref = entry.get(source)
-        if not isinstance(ref, Mapping):
-            continue
-        name = str(ref.get("name") or "")
-        if source == "configMap":
-            values = dict(config_maps(name))
-        else:
-            values = {k: v.decode("utf-8", errors="replace") for k, v in secrets(name).items()}
-        out: dict[str, str] = {}
-        for item in ref.get("items") or []:
-            key = str(item.get("key") or "")
-            if key not in values:
-                raise TemplateError(f"{what}: {source} {name} has no key {key}")
-            label = f"{what} ({source} {name}, key {key})"
-            rendered = _render(values[key], context, label)
-            if str(item.get("templateAs") or "Values") == "KeysAndValues":
-                out.update(_pairs(rendered, label))
-            else:
-                out[key] = rendered
-        return out
-    raise TemplateError(f"{what} names neither configMap, secret nor literal")
+) -> None:
+    """Each entry's ``configMap``, then ``secret``, then ``literal`` (ESO applies all three when present)."""
+
+    def secret_text(name: str) -> dict[str, str]:
+        return {key: go_string(value) for key, value in secrets(name).items()}
+
+    for index, entry in enumerate(entries):
+        where = f"{_WHERE}.templateFrom[{index}]"
+        target = str(entry.get("target") or "Data")
+        if target not in ("Data", "Labels", "Annotations"):
+            raise TemplateError(f"{where}.target must be Data, Annotations or Labels")
+        sources = [("configMap", config_maps), ("secret", secret_text)]
+        for kind, lookup in sources:
+            if entry.get(kind) is not None:
+                for key, scope, source in _items(entry, kind, lookup, where):
+                    _apply(
+                        targets,
+                        target=target,
+                        scope=scope,
+                        key=key,
+                        source=source,
+                        context=context,
+                        where=f"{where}.{kind} key {key!r}",
+                    )
+        if entry.get("literal") is not None:
+            literal = str(entry["literal"])
+            _apply(
+                targets,
+                target=target,
+                scope="KeysAndValues",
+                key="",
+                source=literal,
+                context=context,
+                where=f"{where}.literal",
+            )
 
 
 def render_template(
@@ -93,34 +175,25 @@ def render_template(
     secrets: Callable[[str], Mapping[str, bytes]],
     existing: Mapping[str, bytes] | None,
 ) -> RenderedSecret:
-    """Apply ``spec`` to the provider ``data``; raises :class:`TemplateError` (or the lookups' errors)."""
-    del existing  # merging with an existing Secret's keys is the target step's business
-    context = _context(data)
-    out: dict[str, bytes] = dict(data) if spec.merge_policy == "Merge" else {}
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
-    for index, entry in enumerate(spec.template_from):
-        produced = _template_from(entry, index, context, config_maps, secrets)
-        target = str(entry.get("target") or "Data")
-        if target == "Labels":
-            labels.update(produced)
-        elif target == "Annotations":
-            annotations.update(produced)
-        else:
-            decoding = str(entry.get("valuesDecodingStrategy") or "None")
-            for key, value in produced.items():
-                try:
-                    out[key] = decode_value(value.encode(), decoding)
-                except DecodeError as exc:
-                    raise TemplateError(
-                        f"spec.target.template.templateFrom[{index}] key {key}: {exc.message}"
-                    ) from None
-    for key, source in spec.data.items():
-        out[key] = _render(source, context, f"spec.target.template.data[{key}]").encode()
-    if not spec.data and not spec.template_from:
-        out = dict(data)
-    for key, source in spec.labels.items():
-        labels[key] = _render(source, context, f"spec.target.template.metadata.labels[{key}]")
-    for key, source in spec.annotations.items():
-        annotations[key] = _render(source, context, f"spec.target.template.metadata.annotations[{key}]")
-    return RenderedSecret(out, labels, annotations, spec.type, spec.finalizers)
+    """Apply ``spec`` to the provider ``data``.
+
+    ``config_maps``/``secrets`` return a ConfigMap's or Secret's data in the ExternalSecret's namespace (for
+    ``templateFrom``; their errors propagate). ``existing`` is the target Secret's data when its keys are to be
+    kept (creationPolicy Merge/CreateOrMerge), else None. Raises :class:`TemplateError`.
+    """
+    if spec.engine_version not in ("", "v2"):
+        raise TemplateError(f"{_WHERE}.engineVersion {spec.engine_version!r} is not supported (only v2)")
+    context = {key: go_string(value) for key, value in data.items()}
+    targets = _Targets(dict(existing or {}))
+    if spec.merge_policy == "Merge" or (not spec.data and not spec.template_from):
+        targets.data.update(data)
+    _template_from(targets, context, spec.template_from, config_maps, secrets)
+    for target, field, templates in (
+        ("Data", "data", spec.data),
+        ("Labels", "metadata.labels", spec.labels),
+        ("Annotations", "metadata.annotations", spec.annotations),
+    ):
+        for key, source in templates.items():
+            where = f"{_WHERE}.{field}[{key}]"
+            _apply(targets, target=target, scope="Values", key=key, source=source, context=context, where=where)
+    return RenderedSecret(targets.data, targets.labels, targets.annotations, spec.type, tuple(spec.finalizers))

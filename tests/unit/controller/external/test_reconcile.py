@@ -231,8 +231,15 @@ def test_the_flood_gate_fails_fast_while_the_store_is_not_ready() -> None:
     world.provider.secrets["app"] = '{"password": "p1"}'
     world.add_es(es_body())
     assert world.run().failed
-    assert world.ready()["message"] == 'could not get secret data from provider: SecretStore "vault" is not ready'
+    assert (
+        world.ready()["message"] == 'could not get secret data from provider: SecretStore "vault" is not ready: Valid'
+    )
     assert world.provider.calls == 0
+    never = make_world()
+    never.add_store(store_body(ready=None))
+    never.add_es(es_body())
+    assert never.run().failed
+    assert never.ready()["message"].endswith('SecretStore "vault" is not ready: not validated yet')
     open_gate = make_world(flood_gate=False)
     open_gate.add_store(store_body(ready=False))
     open_gate.provider.secrets["app"] = '{"password": "p1"}'

@@ -1,275 +1,273 @@
-"""Go's template builtins and the sprig functions ESO templates use, with Go's printing and truth rules.
+"""ESO's template function map (engine ``v2``, reference §4.1): Go's builtins and Sprig, plus ESO's own helpers.
 
-Template values are strings (ESO hands secret values to templates as strings), numbers, booleans, nil, lists
-and maps. Functions raise ``ValueError("invalid ...")`` with a message that never includes an argument.
+ESO registers Sprig's generic map minus ``env``, ``expandenv`` and ``getHostByName`` -- the same map the
+sealed-secrets controller uses, so the Go-exact implementations of :mod:`gitsecure.seal.gotemplate.funcs` are
+reused as they are. On top come the ESO helpers that need no cryptography: ``toYaml``/``fromYaml`` (through
+``sigs.k8s.io/yaml``, i.e. via JSON), ``filterPEM`` (PEM blocks are text), ``hexdec``, and Sprig's ``substr``.
+The helpers that parse certificates, keys or PKCS#12 are refused by name (:data:`UNSUPPORTED`): only
+``gitsecure.crypto`` may parse those. Function errors carry fixed text, never an argument: the arguments are
+secrets.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
+import bisect
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
 
-_PEM = re.compile(r"-----BEGIN (?P<type>[A-Z0-9 ]+)-----\r?\n.*?-----END (?P=type)-----\r?\n?", re.S)
-MAX_REPEAT = 1 << 20
+from gitsecure.seal.gotemplate.errors import FuncError, TooLarge
+from gitsecure.seal.gotemplate.funcs import FUNCS as SPRIG
+from gitsecure.seal.gotemplate.funcs import UNSUPPORTED as SPRIG_UNSUPPORTED
+from gitsecure.seal.gotemplate.gostrconv import float_shortest
+from gitsecure.seal.gotemplate.values import A, Func, N, S, from_bytes, to_bytes
+
+# ESO helpers that need x509/PKCS#12/JWK parsing or a private key: a template naming one fails with a message
+# saying it is unsupported here (it would render under ESO, so "not defined" would mislead).
+ESO_UNSUPPORTED = frozenset(
+    """pkcs12key pkcs12keyPass pkcs12cert pkcs12certPass pemToPkcs12 pemToPkcs12Pass fullPemToPkcs12
+    fullPemToPkcs12Pass pemTruststoreToPKCS12 pemTruststoreToPKCS12Pass filterCertChain certSANs jwkPublicKeyPem
+    jwkPrivateKeyPem rsaDecrypt""".split()  # noqa: SIM905 - a word list reads better
+)
+
+MAX_YAML_NODES = 1_000_000
+_PEM_BEGIN = re.compile(r"(?:^|(?<=\n))-----BEGIN (?P<type>[^\n]*?)-----[ \t\r]*(?:\n|$)")
+_PEM_END = re.compile(r"\n-----END ")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
+_B64_SPACE = str.maketrans("", "", " \t\r\n")
 
 
-def truth(value: Any) -> bool:
-    """Go's template truth: false, 0, nil and empty strings, lists and maps are false."""
-    if value is None:
-        return False
-    if isinstance(value, (bool, int, float, str, bytes, list, tuple, dict)):
-        return bool(value)
-    if isinstance(value, Mapping):
-        return len(value) > 0
-    return True
+class _NoTimestamps(yaml.SafeLoader):
+    """YAML 1.1 as go-yaml v2 reads it into ``interface{}``: timestamps stay strings."""
 
 
-def go_print(value: Any) -> str:
-    """How ``{{ x }}`` / ``fmt.Sprint`` prints a value."""
-    if value is None:
-        return "<no value>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    if isinstance(value, float):
-        return _go_float(value)
-    if isinstance(value, Mapping):
-        return "map[" + " ".join(f"{go_print(k)}:{_inner(value[k])}" for k in sorted(value, key=str)) + "]"
-    if isinstance(value, (list, tuple)):
-        return "[" + " ".join(_inner(v) for v in value) + "]"
-    return str(value)
-
-
-def _inner(value: Any) -> str:
-    return "<nil>" if value is None else go_print(value)
-
-
-def _go_float(value: float) -> str:
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    text = repr(value)
-    return text.replace("e+", "e+0") if re.search(r"e\+\d$", text) else text
-
-
-def _printf(fmt: str, *args: Any) -> str:
-    out: list[str] = []
-    index = 0
-    argi = 0
-    while index < len(fmt):
-        char = fmt[index]
-        if char != "%":
-            out.append(char)
-            index += 1
-            continue
-        match = re.match(r"%([-+# 0]*)(\d*)(?:\.(\d+))?([a-zA-Z%])", fmt[index:])
-        if match is None:
-            out.append("%!(NOVERB)")
-            break
-        flags, width, precision, verb = match.groups()
-        index += match.end()
-        if verb == "%":
-            out.append("%")
-            continue
-        if argi >= len(args):
-            out.append(f"%!{verb}(MISSING)")
-            continue
-        arg = args[argi]
-        argi += 1
-        text = _format_one(verb, arg, precision)
-        if width:
-            text = text.ljust(int(width)) if "-" in flags else text.rjust(int(width), "0" if "0" in flags else " ")
-        out.append(text)
-    if argi < len(args):
-        out.append("%!(EXTRA " + ", ".join(f"{type(a).__name__}={go_print(a)}" for a in args[argi:]) + ")")
-    return "".join(out)
-
-
-def _format_one(verb: str, arg: Any, precision: str | None) -> str:
-    if verb in ("s", "v"):
-        return go_print(arg)
-    if verb == "q":
-        return json.dumps(go_print(arg), ensure_ascii=False)
-    if verb == "d" and isinstance(arg, int) and not isinstance(arg, bool):
-        return str(arg)
-    if verb == "f" and isinstance(arg, (int, float)):
-        return f"{float(arg):.{int(precision) if precision else 6}f}"
-    if verb == "x" and isinstance(arg, (str, bytes)):
-        return (arg.encode() if isinstance(arg, str) else arg).hex()
-    if verb == "x" and isinstance(arg, int):
-        return format(arg, "x")
-    if verb == "t" and isinstance(arg, bool):
-        return go_print(arg)
-    return f"%!{verb}({type(arg).__name__}={go_print(arg)})"
-
-
-def _compare(op: str) -> Callable[..., bool]:
-    def compare(left: Any, *rights: Any) -> bool:
-        if not rights:
-            raise ValueError("wrong number of args: want at least 2")
-        for right in rights:
-            if isinstance(left, bool) != isinstance(right, bool) or (
-                isinstance(left, str) != isinstance(right, str) and op != "eq"
-            ):
-                raise ValueError("invalid type for comparison")
-            result = {
-                "eq": left == right,
-                "ne": left != right,
-                "lt": left < right,
-                "le": left <= right,
-                "gt": left > right,
-                "ge": left >= right,
-            }[op]
-            if op == "eq" and result:
-                return True
-            if op != "eq":
-                return bool(result)
-        return False
-
-    return compare
-
-
-def _index(item: Any, *keys: Any) -> Any:
-    for key in keys:
-        if isinstance(item, Mapping):
-            item = item.get(key)  # Go's index yields the zero value for a missing key
-        elif isinstance(item, (list, tuple, str)):
-            if not isinstance(key, int) or not 0 <= key < len(item):
-                raise ValueError("invalid index: out of range")
-            item = item[key]
-        else:
-            raise ValueError("invalid index of a non-collection")
-    return item
-
-
-def _text(value: Any) -> str:
-    return go_print(value) if not isinstance(value, str) else value
-
-
-def _b64dec(value: Any) -> str:
-    try:
-        return base64.b64decode(_text(value), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        raise ValueError("invalid base64 input") from None
-
-
-def _from_json(value: Any) -> Any:
-    try:
-        return json.loads(_text(value))
-    except ValueError:
-        return {}  # sprig's fromJson yields an empty map on malformed input
-
-
-def _to_yaml(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=False, sort_keys=True).rstrip("\n")
-
-
-def _from_yaml(value: Any) -> Any:
-    try:
-        return yaml.safe_load(_text(value)) or {}
-    except yaml.YAMLError:
-        return {}
-
-
-def _indent(spaces: int, value: Any) -> str:
-    pad = " " * int(spaces)
-    return pad + _text(value).replace("\n", "\n" + pad)
-
-
-def _filter_pem(kind: str, value: Any) -> str:
-    return "".join(m.group(0) for m in _PEM.finditer(_text(value)) if m.group("type") == kind)
-
-
-def _repeat(count: int, value: Any) -> str:
-    text = _text(value)
-    if count * len(text) > MAX_REPEAT:
-        raise ValueError("invalid repeat: result too large")
-    return text * max(0, int(count))
-
-
-def _default(fallback: Any, *given: Any) -> Any:
-    return given[0] if given and truth(given[0]) else fallback
-
-
-def _dict(*pairs: Any) -> dict[str, Any]:
-    return {_text(pairs[i]): (pairs[i + 1] if i + 1 < len(pairs) else "") for i in range(0, len(pairs), 2)}
-
-
-def _substr(start: int, end: int, value: Any) -> str:
-    text = _text(value)
-    return text[start:] if end < 0 else text[start:end]
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    # Go builtins (and/or are evaluated lazily by the evaluator; listed so lookups succeed)
-    "and": lambda *a: a[-1],
-    "or": lambda *a: a[-1],
-    "not": lambda v: not truth(v),
-    "len": len,
-    "index": _index,
-    "print": lambda *a: "".join(go_print(v) for v in a),
-    "println": lambda *a: " ".join(go_print(v) for v in a) + "\n",
-    "printf": _printf,
-    "eq": _compare("eq"),
-    "ne": _compare("ne"),
-    "lt": _compare("lt"),
-    "le": _compare("le"),
-    "gt": _compare("gt"),
-    "ge": _compare("ge"),
-    # sprig: encoding
-    "b64enc": lambda v: base64.b64encode(_text(v).encode()).decode(),
-    "b64dec": _b64dec,
-    "toJson": lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False),
-    "toPrettyJson": lambda v: json.dumps(v, indent=2, ensure_ascii=False),
-    "toRawJson": lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False),
-    "fromJson": _from_json,
-    "mustFromJson": lambda v: json.loads(_text(v)),
-    "toYaml": _to_yaml,
-    "fromYaml": _from_yaml,
-    "sha256sum": lambda v: hashlib.sha256(_text(v).encode()).hexdigest(),
-    # sprig: strings
-    "toString": _text,
-    "quote": lambda *a: " ".join(json.dumps(_text(v), ensure_ascii=False) for v in a if v is not None),
-    "squote": lambda *a: " ".join(f"'{_text(v)}'" for v in a if v is not None),
-    "upper": lambda v: _text(v).upper(),
-    "lower": lambda v: _text(v).lower(),
-    "title": lambda v: _text(v).title(),
-    "trim": lambda v: _text(v).strip(),
-    "trimAll": lambda cut, v: _text(v).strip(_text(cut)),
-    "trimPrefix": lambda prefix, v: _text(v).removeprefix(_text(prefix)),
-    "trimSuffix": lambda suffix, v: _text(v).removesuffix(_text(suffix)),
-    "replace": lambda old, new, v: _text(v).replace(_text(old), _text(new)),
-    "contains": lambda part, v: _text(part) in _text(v),
-    "hasPrefix": lambda prefix, v: _text(v).startswith(_text(prefix)),
-    "hasSuffix": lambda suffix, v: _text(v).endswith(_text(suffix)),
-    "repeat": _repeat,
-    "substr": _substr,
-    "indent": _indent,
-    "nindent": lambda spaces, v: "\n" + _indent(spaces, v),
-    "split": lambda sep, v: {f"_{i}": p for i, p in enumerate(_text(v).split(_text(sep)))},
-    "splitList": lambda sep, v: _text(v).split(_text(sep)),
-    "join": lambda sep, v: _text(sep).join(_text(x) for x in v),
-    "filterPEM": _filter_pem,
-    # sprig: defaults and collections
-    "default": _default,
-    "empty": lambda v: not truth(v),
-    "coalesce": lambda *a: next((v for v in a if truth(v)), None),
-    "ternary": lambda yes, no, cond: yes if truth(cond) else no,
-    "list": lambda *a: list(a),
-    "dict": _dict,
-    "get": lambda d, k: d.get(_text(k), "") if isinstance(d, Mapping) else "",
-    "hasKey": lambda d, k: isinstance(d, Mapping) and _text(k) in d,
-    "keys": lambda *ds: [k for d in ds for k in d],
-    "values": lambda d: list(d.values()),
-    "first": lambda v: v[0] if v else None,
-    "last": lambda v: v[-1] if v else None,
+_NoTimestamps.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
 }
+
+
+class _GoYamlDumper(yaml.SafeDumper):
+    """Strings styled as go-yaml v2 styles them: multi-line ones literal, ambiguous ones double-quoted."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style: str | None = None
+    implicit_tag = dumper.resolve(yaml.ScalarNode, data, (True, False))  # type: ignore[no-untyped-call]
+    if "\n" in data:
+        style = "|"
+    elif data in ("y", "Y", "n", "N") or implicit_tag != dumper.DEFAULT_SCALAR_TAG:
+        style = '"'  # go-yaml quotes what would read back as another type (YAML 1.1), with double quotes
+    return dumper.represent_scalar(dumper.DEFAULT_SCALAR_TAG, data, style=style)
+
+
+def _represent_float(dumper: yaml.SafeDumper, data: float) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:float", float_shortest(data, "g"))
+
+
+_GoYamlDumper.add_representer(str, _represent_str)
+_GoYamlDumper.add_representer(float, _represent_float)
+
+
+def _via_json(value: object, budget: list[int]) -> object:
+    """``value`` as it comes back from a JSON round trip in Go: whole floats become ints, maps get string keys.
+
+    ``budget`` counts the nodes still allowed: lists and dicts built in a template may share elements, so a
+    short template can describe an exponentially large document.
+    """
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise TooLarge()
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise FuncError("json: unsupported value")
+        return int(value) if value.is_integer() and abs(value) < 1e21 else value
+    if isinstance(value, str):
+        return to_bytes(value).decode("utf-8", "replace")  # Go's JSON encoder replaces invalid UTF-8
+    if isinstance(value, Mapping):
+        return {str(k): _via_json(v, budget) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_via_json(v, budget) for v in value]
+    raise FuncError("json: unsupported type")
+
+
+def _to_yaml(value: object) -> str:
+    """ESO's ``toYaml``: ``yaml.Marshal`` (sigs.k8s.io/yaml), one trailing newline removed, "" on error."""
+    try:
+        text = yaml.dump(
+            _via_json(value, [MAX_YAML_NODES]),
+            Dumper=_GoYamlDumper,
+            default_flow_style=False,
+            sort_keys=True,
+            allow_unicode=True,
+            width=1 << 30,
+        )
+    except TooLarge:
+        raise
+    except FuncError:
+        return ""
+    return text.removesuffix("...\n").removesuffix("\n")  # PyYAML ends a bare scalar document with "..."
+
+
+def _json_number(value: object, budget: list[int]) -> object:
+    """A YAML value as Go holds it after YAML -> JSON -> ``interface{}``: numbers are float64.
+
+    ``budget`` counts the nodes still allowed: YAML aliases share nodes, so a small document can stand for
+    billions of them ("billion laughs"); Go's converter refuses such documents too.
+    """
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError("document too large")
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError("not representable in JSON")
+        return number
+    if isinstance(value, dict):
+        return {_yaml_key(k): _json_number(v, budget) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_number(v, budget) for v in value]
+    raise ValueError("not representable in JSON")
+
+
+def _yaml_key(key: object) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    if isinstance(key, float):
+        return float_shortest(key, "g")
+    return str(key)
+
+
+def load_yaml(text: str) -> object:
+    """A YAML document read the way go-yaml v2 reads it (no timestamps); raises ``ValueError`` when malformed."""
+    try:
+        return yaml.load(text, Loader=_NoTimestamps)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, RecursionError):
+        raise ValueError("malformed YAML") from None
+
+
+def _from_yaml(text: str) -> dict[str, object]:
+    """ESO's ``fromYaml``: a map; on error, ESO (like Helm) puts the error under the key ``Error``."""
+    try:
+        loaded = _json_number(load_yaml(text), [MAX_YAML_NODES])
+    except (ValueError, RecursionError):
+        return {"Error": "error converting YAML to JSON"}
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        return {"Error": "error unmarshaling JSON: the YAML document is not a mapping"}
+    return loaded
+
+
+def _pem_encode(kind: str, headers: list[tuple[str, str]], body: bytes) -> str:
+    """Go's ``pem.Encode``: headers (Proc-Type first, the rest sorted), then base64 in 64-column lines."""
+    lines = [f"-----BEGIN {kind}-----"]
+    if headers:
+        ordered = [h for h in headers if h[0] == "Proc-Type"] + sorted(h for h in headers if h[0] != "Proc-Type")
+        lines += [f"{key}: {value}" for key, value in ordered] + [""]
+    encoded = base64.b64encode(body).decode("ascii")
+    lines += [encoded[i : i + 64] for i in range(0, len(encoded), 64)]
+    lines.append(f"-----END {kind}-----")
+    return "\n".join(lines) + "\n"
+
+
+class _PemText:
+    """A text scanned for PEM blocks as Go's ``pem.Decode`` scans it, END lines indexed once (no quadratic rescans)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.ends = [m.start() for m in _PEM_END.finditer(text)]
+
+    def block(self, begin: re.Match[str]) -> tuple[str, str, int] | None:
+        """The block opened by ``begin``: (type, re-encoded block, offset after it), or None if malformed."""
+        text, kind = self.text, begin.group("type")
+        # Go takes the first END line after the BEGIN line, whatever its type, and rejects a mismatch.
+        index = bisect.bisect_left(self.ends, begin.end() - 1)
+        if index == len(self.ends):
+            return None
+        end = self.ends[index] + 1
+        marker = f"-----END {kind}-----"
+        newline = text.find("\n", end)
+        end_line = text[end:] if newline < 0 else text[end:newline]
+        if not end_line.startswith(marker) or end_line[len(marker) :].strip(" \t\r"):
+            return None
+        lines = text[begin.end() : end].split("\n")
+        headers: list[tuple[str, str]] = []
+        while lines and ":" in lines[0]:
+            key, _, value = lines.pop(0).partition(":")
+            headers.append((key.strip(), value.strip()))
+        try:
+            body = base64.b64decode("".join(lines).translate(_B64_SPACE), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return kind, _pem_encode(kind, headers, body), len(text) if newline < 0 else newline + 1
+
+
+def _filter_pem(kind: str, text: str) -> str:
+    """ESO's ``filterPEM``: the blocks of one type (case-insensitive), re-encoded as Go's ``pem.Encode`` writes."""
+    scanner = _PemText(text)
+    blocks: list[str] = []
+    position = after_last_block = 0
+    while (begin := _PEM_BEGIN.search(text, position)) is not None:
+        found = scanner.block(begin)
+        if found is None:  # Go's pem.Decode skips a malformed block and looks for the next BEGIN line
+            position = begin.end()
+            continue
+        block_type, encoded, position = found
+        after_last_block = position
+        if block_type.casefold() == kind.casefold():
+            blocks.append(encoded)
+    if not blocks and text[after_last_block:]:
+        raise FuncError("error filtering pem: found junk")
+    return "".join(blocks)
+
+
+def _substr(start: int, end: int, text: str) -> str:
+    """Sprig's ``substr``: byte offsets; a negative start means 0, a negative or too-large end the length."""
+    raw = to_bytes(text)
+    stop = len(raw) if end < 0 or end > len(raw) else end
+    first = 0 if start < 0 else start
+    if first > stop:
+        raise FuncError("runtime error: slice bounds out of range")
+    return from_bytes(raw[first:stop])
+
+
+def _hexdec(text: str) -> str:
+    """ESO's ``hexdec``: Go's ``hex.DecodeString`` (pairs of hex digits, nothing else)."""
+    if not _HEX.fullmatch(text):
+        raise FuncError("encoding/hex: invalid hex input")
+    return from_bytes(bytes.fromhex(text))
+
+
+ESO_FUNCTIONS: dict[str, Func] = {
+    "toYaml": Func(_to_yaml, (A,)),
+    "fromYaml": Func(_from_yaml, (S,)),
+    "filterPEM": Func(_filter_pem, (S, S)),
+    "hexdec": Func(_hexdec, (S,)),
+    "substr": Func(_substr, (N, N, S)),
+}
+
+FUNCTIONS: dict[str, Func] = {**SPRIG, **ESO_FUNCTIONS}
+"""Every function a template may call, by name."""
+
+UNSUPPORTED = frozenset((SPRIG_UNSUPPORTED | ESO_UNSUPPORTED) - FUNCTIONS.keys())
+"""Names ESO accepts that gitsecure refuses with an explicit "not supported" error."""
+
+
+def function_table(extra: Mapping[str, Callable[..., Any] | Func] | None) -> dict[str, Func]:
+    """:data:`FUNCTIONS` plus ``extra``; a plain callable takes any number of arguments of any type."""
+    table = dict(FUNCTIONS)
+    for name, function in (extra or {}).items():
+        table[name] = function if isinstance(function, Func) else Func(function, (), A)
+    return table
