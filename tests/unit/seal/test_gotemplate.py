@@ -379,3 +379,10 @@ def test_values_round_trip_through_json_and_base64(value: str) -> None:
     assert render("{{ toJson .v | fromJson | eq .v }}", data, name="t") == "true"
     assert render("{{ .v | b64enc | b64dec | eq .v }}", data, name="t") == "true"
     assert json.loads(render("{{ toRawJson .v }}", data, name="t")) == value
+
+
+def test_printing_a_huge_value_from_an_action_is_a_template_error() -> None:
+    # No function call is involved: the limit trips while the action's value is printed.
+    source = "{{ $s := .a }}" + "{{ $s = list $s $s }}" * 21 + "{{ $s }}"
+    with pytest.raises(TemplateError, match="character limit"):
+        render(source, {"a": "x" * 10}, name="t")

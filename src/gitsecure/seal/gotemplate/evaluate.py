@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NoReturn
 
-from gitsecure.seal.gotemplate.errors import FuncError, TemplateError
+from gitsecure.seal.gotemplate.errors import FuncError, TemplateError, TooLarge
 from gitsecure.seal.gotemplate.funcs import FUNCS
 from gitsecure.seal.gotemplate.gofmt import fmt_v
 from gitsecure.seal.gotemplate.lexer import Lexer
@@ -321,3 +321,5 @@ def render(source: str, data: Mapping[str, str], *, name: str) -> str:
         return "".join(executor.out)
     except RecursionError:
         raise TemplateError(f"template: {name}: nesting too deep") from None
+    except TooLarge as exc:  # printing a huge value straight from an action, outside any function call
+        raise TemplateError(f"template: {name}: {exc}") from None
