@@ -156,13 +156,13 @@ class Stack:
     ) -> dict[str, Any]:
         """Wait for the ExternalSecret's Ready condition to match; returns it."""
 
-        def matches() -> dict[str, Any] | None:
+        def matches() -> dict[str, Any]:
             found = self.ready(namespace, name)
             if found is None or found.get("status") != status:
-                return None
+                return {}
             if reason is not None and found.get("reason") != reason:
-                return None
-            return found if contains in str(found.get("message") or "") else None
+                return {}
+            return found if contains in str(found.get("message") or "") else {}
 
         try:
             return wait_for(matches, timeout=WAIT, message=f"Ready={status} {reason or ''} {contains!r} on {name}")

@@ -337,8 +337,9 @@ class StrictEmulator(kmock.KubernetesEmulator):
         now = self.clock().astimezone(dt.UTC)
         expires = now + dt.timedelta(seconds=seconds)
         uid = str(meta(account).get("uid"))
-        claims = {
-            "aud": list(spec.get("audiences") or ["https://kubernetes.default.svc"]),
+        audiences = [str(a) for a in spec.get("audiences") or ["https://kubernetes.default.svc"]]
+        claims: dict[str, Any] = {
+            "aud": audiences,
             "exp": int(expires.timestamp()),
             "iat": int(now.timestamp()),
             "iss": "https://kubernetes.default.svc",
@@ -348,7 +349,7 @@ class StrictEmulator(kmock.KubernetesEmulator):
             "kubernetes.io/serviceaccount/service-account.name": target.name,
             "kubernetes.io/serviceaccount/service-account.uid": uid,
         }
-        self.issued_tokens.append((target.namespace, target.name, tuple(claims["aud"])))
+        self.issued_tokens.append((target.namespace, target.name, tuple(audiences)))
         # Shaped like the API server's RS256 tokens, with a placeholder signature (nothing here can verify one).
         token = ".".join(_b64url(part) for part in ({"alg": "RS256", "typ": "JWT"}, claims, {"unsigned": True}))
         return {
