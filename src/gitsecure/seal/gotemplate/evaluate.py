@@ -54,8 +54,12 @@ class _ContinueLoop(Exception):
 
 
 class _Exec:
+    # Go's default missingkey=invalid (sealed-secrets sets no option); ExternalSecret templates turn on "error".
+    missing_key_error = False
+
     def __init__(self, name: str, src: str, data: StrMap) -> None:
         self.name, self.src = name, src
+        self.functions: Mapping[str, Func] = FUNCS
         self.vars: list[list[object]] = [["$", data]]  # [name, value] pairs; a stack like Go's
         self.out: list[str] = []
         self.size = self.steps = self.iterations = self.work = 0
@@ -197,7 +201,7 @@ class _Exec:
     def operand(self, dot: object, node: Field | Chain | Ident | Var, args: list[Arg] | None, final: object) -> object:
         """Evaluate a field chain, chain, function call or variable; ``args`` is the command, if any."""
         if isinstance(node, Ident):
-            return self.call(dot, node, FUNCS[node.name], args[1:] if args else [], final)
+            return self.call(dot, node, self.functions[node.name], args[1:] if args else [], final)
         if isinstance(node, Field):
             receiver, idents = dot, node.idents
         elif isinstance(node, Chain):
@@ -212,13 +216,18 @@ class _Exec:
         for i, name in enumerate(idents):
             last = i == len(idents) - 1
             if receiver is None:
+                if self.missing_key_error:
+                    # Go: a nil interface (a JSON null, a missing index result) has no fields under missingkey=error.
+                    self.fail(node, f"nil pointer evaluating interface {{}}.{name}")
                 return None  # Go: fields of an invalid value are invalid too
             if not isinstance(receiver, dict):
                 self.fail(node, f"can't evaluate field {name} in type {go_type(receiver)}")
             if last and ((args is not None and len(args) > 1) or final is not _MISSING):
                 self.fail(node, f"{name} is not a method but has arguments")
+            if self.missing_key_error and name not in receiver:
+                self.fail(node, f'map has no entry for key "{name}"')  # the key is template text, not data
             # Go's default missingkey=invalid: a missing key is an invalid value, printed "<no value>",
-            # for map[string]string too (only missingkey=zero would give ""; sealed-secrets sets no option).
+            # for map[string]string too (only missingkey=zero would give "").
             receiver = receiver.get(name)
         return receiver
 
