@@ -41,8 +41,11 @@ def test_rotation_is_picked_up_on_the_next_refresh(stack: Stack) -> None:
     stack.wait_data(ns, "synced", {"value": b"first"})
     stack.bao.kv_put(path, {"password": "second"})
     stack.wait_data(ns, "synced", {"value": b"second"})
-    updated = [e for e in stack.events(ns) if e.get("reason") == "Updated"]
-    assert updated and updated[0]["source"]["component"] == "external-secrets"
+    # The Event follows the write: wait for it rather than race it.
+    updated = wait_for(
+        lambda: [e for e in stack.events(ns) if e.get("reason") == "Updated"], timeout=10, message="Updated"
+    )
+    assert updated[0]["source"]["component"] == "external-secrets"
 
 
 def test_unchanged_data_is_never_rewritten(stack: Stack) -> None:
@@ -50,6 +53,7 @@ def test_unchanged_data_is_never_rewritten(stack: Stack) -> None:
     stack.bao.kv_put(path, {"password": "same"})
     stack.external_secret(ns, "db", _spec([_data(path, "password")], interval="1s"))
     stack.wait_data(ns, "synced", {"value": b"same"})
+    stack.wait_ready(ns, "db", reason="SecretSynced")  # the status follows the Secret write
     version = stack.secret(ns, "synced")["metadata"]["resourceVersion"]  # type: ignore[index]
     refreshed = stack.es(ns, "db")["status"]["refreshTime"]  # type: ignore[index]
     wait_for(lambda: stack.es(ns, "db")["status"]["refreshTime"] != refreshed, timeout=10, message="a refresh")  # type: ignore[index]
@@ -196,6 +200,7 @@ def test_no_plaintext_in_logs_events_status_or_metrics(stack: Stack) -> None:
     stack.external_secret(ns, "ok", _spec([_data(path, "password")]))
     stack.external_secret(ns, "bad", _spec([_data(path, "json.missing")], name="other"))
     stack.wait_data(ns, "synced", {"value": value.encode()})
+    stack.wait_ready(ns, "ok", reason="SecretSynced")  # metrics are counted when the pass ends
     stack.wait_ready(ns, "bad", status="False", contains="does not exist")
     with urllib.request.urlopen(f"{stack.controller.metrics_url}/metrics", timeout=5) as reply:
         metrics = reply.read().decode()

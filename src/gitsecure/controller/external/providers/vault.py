@@ -36,9 +36,12 @@ MAX_FIND = 5_000
 
 def build_path(key: str, mount: str | None, version: str) -> str:
     """ESO's ``buildPath``: the API path (without ``/v1/``) of ``key`` under ``mount`` for KV ``version``."""
+    # Vault answers a doubled slash with a redirect to the cleaned path; clean it here so the path in
+    # requests and error messages is the one Vault reads.
+    key = _collapse(key)
     key = key.strip("/") if mount is not None else key.lstrip("/")
     if mount is not None:
-        mount = mount.strip("/")
+        mount = _collapse(mount).strip("/")
         if key.startswith(mount + "/"):
             key = key[len(mount) + 1 :]
             if version == "v2" and key.startswith("data/"):
@@ -52,15 +55,20 @@ def build_path(key: str, mount: str | None, version: str) -> str:
 
 def build_metadata_path(key: str, mount: str | None) -> str:
     """The KV v2 metadata path of ``key`` (ESO's ``buildMetadataPath``)."""
+    key = _collapse(key)
     if mount is not None:
         key = key.strip("/")
-        mount = mount.strip("/")
+        mount = _collapse(mount).strip("/")
         if key.startswith(mount + "/"):
             key = key[len(mount) + 1 :]
         return f"{mount}/metadata/{key}"
     if "/data/" not in key.lstrip("/"):
         raise ProviderError(f"vault: provided Path isn't a valid kv v2 path: {key}", kind="invalid")
     return key.lstrip("/").replace("/data/", "/metadata/", 1)
+
+
+def _collapse(path: str) -> str:
+    return re.sub(r"/{2,}", "/", path)
 
 
 class VaultClient:
@@ -101,7 +109,7 @@ class VaultClient:
     def _request(self, method: str, path: str, call: str, action: str, **kwargs: Any) -> requests.Response | None:
         """One authenticated request; None for a 404 (the caller decides what "absent" means)."""
         token = self.session.token()
-        for _attempt in range(2):
+        for attempt in range(2):
             try:
                 response = self._reader.adapter.request(
                     method, f"/v1/{path}", headers={"X-Vault-Token": token}, raise_exception=False, **kwargs
@@ -109,7 +117,7 @@ class VaultClient:
             except requests.RequestException as exc:
                 self._ctx.counter(PROVIDER, call, "error")
                 raise unreachable(self.server, exc) from None
-            if response.status_code == 403:
+            if response.status_code == 403 and attempt == 0:  # one new token at most per request
                 fresh = self.session.refresh_after_denial(token)
                 if fresh is not None:
                     token = fresh
@@ -143,7 +151,8 @@ class VaultClient:
             raise NoSecretError(f"vault: secret {path} does not exist" + (f" at version {version}" if version else ""))
         return dict(data)
 
-    def _metadata(self, key: str) -> dict[str, Any]:
+    def _metadata_record(self, key: str) -> Mapping[str, Any]:
+        """The ``data`` of ``key``'s KV v2 metadata endpoint; absent is not found."""
         if self.version != "v2":
             raise ProviderError("vault: cannot perform metadata fetch operations with kv version v1", kind="invalid")
         path = build_metadata_path(key, self.mount)
@@ -151,11 +160,16 @@ class VaultClient:
         data = ((self._json(response, path) or {}).get("data") if response is not None else None) or None
         if not isinstance(data, Mapping):
             raise NoSecretError(f"vault: secret {path} does not exist")
+        return data
+
+    def _metadata(self, key: str) -> dict[str, Any]:
+        """``metadataPolicy: Fetch``: custom metadata over the version fields, every value a string."""
+        data = self._metadata_record(key)
         out: dict[str, Any] = {
             name: "" if data.get(name) is None else str(data.get(name))
             for name in ("created_time", "current_version", "delete_version_after")
         }
-        out.update({str(k): str(v) for k, v in (data.get("custom_metadata") or {}).items()})
+        out.update(_custom_metadata(data))
         return out
 
     def _document(self, ref: RemoteRef, memo: Memo | None) -> dict[str, Any]:
@@ -196,7 +210,7 @@ class VaultClient:
             raise ProviderError("vault: dataFrom.find needs the store's path (the KV mount)", kind="invalid")
         if find.name_regexp is None and find.tags and self.version == "v1":
             raise ProviderError("vault: cannot perform find by tag operations with kv version v1", kind="invalid")
-        base = (find.path or "").strip("/")
+        base = _collapse(find.path or "").strip("/")
         candidates = self._list(base)
         pattern = re.compile(find.name_regexp) if find.name_regexp is not None else None
         out: dict[str, bytes] = {}
@@ -205,10 +219,11 @@ class VaultClient:
                 continue
             if pattern is None and find.tags:
                 try:
-                    metadata = self._metadata(f"{self.mount}/{name}")
+                    # Tags are custom metadata only: a tag named current_version must not match the version.
+                    tags = _custom_metadata(self._metadata_record(f"{self.mount}/{name}"))
                 except NoSecretError:
                     continue
-                if any(metadata.get(k) != v for k, v in find.tags.items()):
+                if any(tags.get(k) != v for k, v in find.tags.items()):
                     continue
             try:
                 out[name] = go_json(self._read(f"{self.mount}/{name}", ""))
@@ -292,6 +307,11 @@ class VaultClient:
             out.write(pem)
         self._ca_file = path
         return path
+
+
+def _custom_metadata(record: Mapping[str, Any]) -> dict[str, str]:
+    custom = record.get("custom_metadata")
+    return {str(k): str(v) for k, v in custom.items()} if isinstance(custom, Mapping) else {}
 
 
 def new_client(ctx: StoreContext) -> VaultClient:

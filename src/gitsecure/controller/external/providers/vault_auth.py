@@ -62,6 +62,13 @@ class VaultSession:
         self._expires: float | None = None
         self._ttl = 0.0
         self._renewable = False
+        # ldap, cert, iam, gcp...: refuse them rather than fall through to "no auth", which would send the
+        # controller's own VAULT_TOKEN in place of the credentials the store names.
+        unsupported = sorted(
+            m for m, v in self._auth.items() if m not in (*AUTH_METHODS, "namespace") and v is not None
+        )
+        if unsupported:
+            raise ProviderError(f"vault: auth method {unsupported[0]} is not supported", kind="invalid")
         methods = [m for m in AUTH_METHODS if self._auth.get(m) is not None]
         if len(methods) > 1:
             raise ProviderError(f"vault: the store names {len(methods)} auth methods; use exactly one", kind="invalid")
@@ -80,14 +87,29 @@ class VaultSession:
             return self._token
 
     def refresh_after_denial(self, used: str) -> str | None:
-        """After a 403 with token ``used``: a new token to retry with once, or None (the denial stands)."""
+        """After a 403 with token ``used``: a new token to retry with once, or None (the denial stands).
+
+        The token is replaced only when ``lookup-self`` rejects it too; a static token is re-read from its
+        Secret (it may have been rotated), never logged in for."""
         with self._lock:
             if self._token != used:
                 return self._token  # another thread already replaced it
-            if self.method == "":
+            # A token Vault still accepts was denied by policy: a new login would be denied the same way and
+            # would only add a lease, so only a token Vault no longer knows (revoked, expired) is replaced.
+            if self.method == "" or self._accepted(used):
                 return None
             self._obtain()
             return self._token if self._token != used else None
+
+    def _accepted(self, token: str) -> bool:
+        try:
+            response = self._client.adapter.request(
+                "GET", "/v1/auth/token/lookup-self", headers={"X-Vault-Token": token}, raise_exception=False
+            )
+        except requests.RequestException:
+            return False  # then the new login reports the server as unreachable
+        self._ctx.counter(PROVIDER, "LookupSelf", "success" if response.ok else "error")
+        return bool(response.ok)
 
     # -- obtaining and renewing ----------------------------------------------------------------------
     def _obtain(self) -> None:
