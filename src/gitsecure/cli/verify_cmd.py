@@ -21,7 +21,6 @@ from gitsecure.cli.verify_webhook_cmd import add_webhook_options, run_webhook
 from gitsecure.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from gitsecure.verify.cache import VerifyCache
     from gitsecure.verify.policy import Policy
 
 MODES = ("head", "tag", "tag-and-head", "strict")
@@ -144,15 +143,6 @@ def load_trust(args: argparse.Namespace, *, default_mode: str) -> Policy:
     )
 
 
-def open_cache(args: argparse.Namespace) -> VerifyCache | None:
-    """The result cache the flags ask for (None with --no-cache)."""
-    if args.no_cache:
-        return None
-    from gitsecure.verify.cache import VerifyCache  # noqa: PLC0415
-
-    return VerifyCache(Path(args.cache_dir) if args.cache_dir else None)
-
-
 def run(argv: list[str], *, verbosity: int = 0) -> int:
     """Entry point of ``gitsecure verify``."""
     parser = build_parser()
@@ -176,28 +166,11 @@ def run(argv: list[str], *, verbosity: int = 0) -> int:
 
 
 def _verify(args: argparse.Namespace, *, require_tag: bool, verbosity: int) -> int:
-    from gitsecure.verify.engine import verify_revision  # noqa: PLC0415
+    from gitsecure.cli.verify_revision import commit_verdict  # noqa: PLC0415
     from gitsecure.verify.verdict import render_text  # noqa: PLC0415
 
     policy = load_trust(args, default_mode="tag" if require_tag else "head")
-    cache = open_cache(args)
-    try:
-        verdict = verify_revision(
-            Path(args.repo),
-            args.revision,
-            policy=policy,
-            mode=args.mode,
-            repo_name=args.repo_url,
-            branch=args.branch,
-            anchor=args.anchor,
-            first_parent=args.first_parent,
-            cache=cache,
-            require_tag=require_tag,
-            state_file=Path(args.state_file) if args.state_file else None,
-        )
-    finally:
-        if cache is not None:
-            cache.save()
+    verdict = commit_verdict(args, Path(args.repo), policy, require_tag=require_tag)
     if args.format == "json":
         sys.stdout.write(verdict.to_json())
     else:
@@ -207,6 +180,7 @@ def _verify(args: argparse.Namespace, *, require_tag: bool, verbosity: int) -> i
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from gitsecure.cli.verify_revision import open_cache  # noqa: PLC0415
     from gitsecure.verify.engine import SignatureGate  # noqa: PLC0415
     from gitsecure.verify.server import ServerConfig, make_server, parse_listen  # noqa: PLC0415
 

@@ -83,7 +83,7 @@ def run_manifests(args: argparse.Namespace) -> int:
 
 def run_revision(args: argparse.Namespace, *, verbosity: int) -> int:
     """``verify revision REV``: the commits (as ``verify commit``) and the images of its manifests, one verdict."""
-    from gitsecure.verify.engine import verify_revision  # noqa: PLC0415
+    from gitsecure.cli.verify_revision import commit_verdict  # noqa: PLC0415
     from gitsecure.verify.gitrun import require_repository, run_git  # noqa: PLC0415
     from gitsecure.verify.images.tree_export import export_tree  # noqa: PLC0415
     from gitsecure.verify.policy import load_policy  # noqa: PLC0415
@@ -94,23 +94,7 @@ def run_revision(args: argparse.Namespace, *, verbosity: int) -> int:
     repo = require_repository(Path(args.repo))
     policy = load_policy(Path(args.policy))
     commit = _commit_of(run_git, repo, args.revision)
-    cache = _commit_cache(args)
-    try:
-        commits = verify_revision(
-            repo,
-            args.revision,
-            policy=policy,
-            mode=args.mode,
-            repo_name=args.repo_url,
-            branch=args.branch,
-            anchor=args.anchor,
-            first_parent=args.first_parent,
-            cache=cache,
-            state_file=Path(args.state_file) if args.state_file else None,
-        )
-    finally:
-        if cache is not None:
-            cache.save()
+    commits = commit_verdict(args, repo, policy)
     if _commit_of(run_git, repo, args.revision) != commit:
         raise InputError(f"{args.revision} moved while it was verified; verify again", reference="revision-moved")
     with tempfile.TemporaryDirectory(prefix="gitsecure-revision-") as tmp:
@@ -206,14 +190,6 @@ def _image_cache(args: argparse.Namespace) -> VerifyCache | None:
 
     base = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     return VerifyCache(base / "images")
-
-
-def _commit_cache(args: argparse.Namespace) -> VerifyCache | None:
-    if args.no_cache:
-        return None
-    from gitsecure.verify.cache import VerifyCache  # noqa: PLC0415
-
-    return VerifyCache(Path(args.cache_dir) if args.cache_dir else None)
 
 
 def _commit_of(run_git: Any, repo: Path, revision: str) -> str:
