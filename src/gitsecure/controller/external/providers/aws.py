@@ -228,21 +228,24 @@ class AwsClient:
                 continue  # deleted between the listing and the read
         return out
 
-    def _list_secrets(self, filters: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, str]]]:
+    def _pages(self, call: str, what: str, action: Callable[..., Any], **options: Any) -> Iterator[Mapping[str, Any]]:
+        """Every page of a paginated call, following ``NextToken``."""
         token = ""
         while True:
-            options: dict[str, Any] = {"MaxResults": 100}
-            if filters:
-                options["Filters"] = filters
-            if token:
-                options["NextToken"] = token
-            page = self._call("ListSecrets", "secrets", self._client.list_secrets, **options)
-            for entry in page.get("SecretList") or []:
-                tags = {str(t.get("Key")): str(t.get("Value")) for t in entry.get("Tags") or []}
-                yield str(entry.get("Name") or ""), tags
+            page: Mapping[str, Any] = self._call(
+                call, what, action, **options, **({"NextToken": token} if token else {})
+            )
+            yield page
             token = str(page.get("NextToken") or "")
             if not token:
                 return
+
+    def _list_secrets(self, filters: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, str]]]:
+        options: dict[str, Any] = {"MaxResults": 100, **({"Filters": filters} if filters else {})}
+        for page in self._pages("ListSecrets", "secrets", self._client.list_secrets, **options):
+            for entry in page.get("SecretList") or []:
+                tags = {str(t.get("Key")): str(t.get("Value")) for t in entry.get("Tags") or []}
+                yield str(entry.get("Name") or ""), tags
 
     def _batch_ids(self, names: list[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
@@ -279,37 +282,21 @@ class AwsClient:
 
     def _by_path(self, path: str, pattern: re.Pattern[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
-        token = ""
-        while True:
-            options: dict[str, Any] = {"Path": path, "Recursive": True, "WithDecryption": True, "MaxResults": 10}
-            if token:
-                options["NextToken"] = token
-            page = self._call(
-                "GetParametersByPath", f"parameters under {path}", self._client.get_parameters_by_path, **options
-            )
+        options: dict[str, Any] = {"Path": path, "Recursive": True, "WithDecryption": True, "MaxResults": 10}
+        what = f"parameters under {path}"
+        for page in self._pages("GetParametersByPath", what, self._client.get_parameters_by_path, **options):
             for parameter in page.get("Parameters") or []:
                 name = str(parameter.get("Name") or "")
                 if pattern.search(name) and parameter.get("Value") is not None:
                     out[name] = str(parameter["Value"]).encode()
             _bounded(len(out))
-            token = str(page.get("NextToken") or "")
-            if not token:
-                return out
+        return out
 
     def _describe(self, filters: list[dict[str, Any]]) -> Iterator[str]:
-        token = ""
-        while True:
-            options: dict[str, Any] = {"MaxResults": 50}
-            if filters:
-                options["ParameterFilters"] = filters
-            if token:
-                options["NextToken"] = token
-            page = self._call("DescribeParameters", "parameters", self._client.describe_parameters, **options)
+        options: dict[str, Any] = {"MaxResults": 50, **({"ParameterFilters": filters} if filters else {})}
+        for page in self._pages("DescribeParameters", "parameters", self._client.describe_parameters, **options):
             for parameter in page.get("Parameters") or []:
                 yield str(parameter.get("Name") or "")
-            token = str(page.get("NextToken") or "")
-            if not token:
-                return
 
     def _read_each(self, names: Iterable[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
