@@ -9,11 +9,9 @@ The image commands (image, manifests, revision) live in :mod:`gitsecure.cli.veri
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gitsecure.cli.options import ArgumentParser, apply_environment
 from gitsecure.cli.verify_images_cmd import add_image_trust
@@ -180,6 +178,7 @@ def _verify(args: argparse.Namespace, *, require_tag: bool, verbosity: int) -> i
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from gitsecure.cli.serving import serve_until_sigterm  # noqa: PLC0415
     from gitsecure.cli.verify_revision import open_cache  # noqa: PLC0415
     from gitsecure.verify.engine import SignatureGate  # noqa: PLC0415
     from gitsecure.verify.server import ServerConfig, make_server, parse_listen  # noqa: PLC0415
@@ -197,15 +196,5 @@ def _serve(args: argparse.Namespace) -> int:
         host, port = str(server.server_address[0]), int(server.server_address[1])
         shown = f"[{host}]" if ":" in host else host
         print(f"gitsecure verify: listening on http://{shown}:{port}", file=sys.stderr, flush=True)
-
-        def stop(signum: int, frame: Any) -> None:
-            # shutdown() waits for serve_forever to return, so it must not run on the serving thread.
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-        previous = signal.signal(signal.SIGTERM, stop)
-        try:
-            server.serve_forever()
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            server.server_close()
+        serve_until_sigterm(server)
     return EXIT_OK

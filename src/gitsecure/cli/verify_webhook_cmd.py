@@ -7,12 +7,10 @@ The policy and the registry client are loaded once; each AdmissionReview is deci
 from __future__ import annotations
 
 import argparse
-import signal
+import contextlib
 import ssl
 import sys
-import threading
 from pathlib import Path
-from typing import Any
 
 from gitsecure.errors import EXIT_OK, UsageError
 
@@ -26,6 +24,7 @@ def add_webhook_options(p: argparse.ArgumentParser) -> None:
 
 def run_webhook(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT."""
+    from gitsecure.cli.serving import serve_until_sigterm  # noqa: PLC0415
     from gitsecure.cli.verify_images_cmd import _gate, _image_policy  # noqa: PLC0415
     from gitsecure.verify.images.webhook import AdmissionDecider, make_server  # noqa: PLC0415
     from gitsecure.verify.server import parse_listen  # noqa: PLC0415
@@ -46,16 +45,6 @@ def run_webhook(args: argparse.Namespace) -> int:
         bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         print(f"gitsecure verify webhook: listening on https://{shown}:{bound_port}", file=sys.stderr, flush=True)
-
-        def stop(signum: int, frame: Any) -> None:
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-        previous = signal.signal(signal.SIGTERM, stop)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            server.server_close()
+        with contextlib.suppress(KeyboardInterrupt):
+            serve_until_sigterm(server)
     return EXIT_OK
